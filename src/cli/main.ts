@@ -1,0 +1,39 @@
+// Command-line entry: `npm run -s cli -- <command> ...`. Runs the same
+// pure-TypeScript core as the page. Errors go to stderr with a non-zero exit code.
+
+import { parseArgs, UsageError } from './args';
+import { inspectCommand } from './inspect';
+import { dequantizeCommand, quantizeCommand } from './quantize';
+
+type Command = (args: ReturnType<typeof parseArgs>, out: (s: string) => void, err: (s: string) => void) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; switches: string[]; options?: string[]; usage: string }> = {
+  inspect: { run: inspectCommand, switches: ['json'], usage: 'inspect FILE... [--json]' },
+  quantize: {
+    run: quantizeCommand,
+    switches: ['json', 'pure'],
+    options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type'],
+    usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--json]',
+  },
+  dequantize: { run: dequantizeCommand, switches: [], usage: 'dequantize IN.gguf OUT.gguf' },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`usage: npm run -s cli -- <command> ...\ncommands:\n${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}\n`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(rest, command.switches);
+    const unknown = [...args.options.keys()].filter((o) => !(command.options ?? []).includes(o));
+    if (unknown.length > 0) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((o) => `--${o}`).join(', ')}\nusage: ${command.usage}`);
+    return await command.run(args, (s) => process.stdout.write(`${s}\n`), (s) => process.stderr.write(`${s}\n`));
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,70 @@
+// `quantize IN OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]...
+//  [--output-tensor-type T] [--token-embedding-type T] [--threads N] [--json]`
+// and `dequantize IN.gguf OUT.gguf`, with llama-quantize's meanings.
+
+import { readGguf } from '../formats/gguf';
+import { dequantizeModel, planModel, quantizeModel, type QuantizeProgress } from '../quant/quantize-model';
+import type { QuantizeOptions } from '../quant/recipes';
+import { openFiles } from './node-files';
+import { FileSink } from './file-sink';
+import { option, UsageError, type ParsedArgs } from './args';
+import { formatBytes } from './format';
+
+function quantizeOptions(args: ParsedArgs): QuantizeOptions {
+  const recipe = option(args, 'type');
+  if (!recipe) throw new UsageError('quantize needs --type RECIPE_OR_TYPE (e.g. Q4_K_M or Q8_0)');
+  const tensorTypes = (args.options.get('tensor-type') ?? []).map((spec) => {
+    const eq = spec.lastIndexOf('=');
+    if (eq <= 0) throw new UsageError(`--tensor-type takes PATTERN=TYPE, got "${spec}"`);
+    return { pattern: spec.slice(0, eq), type: spec.slice(eq + 1) };
+  });
+  return {
+    recipe,
+    pure: args.switches.has('pure'),
+    tensorTypes,
+    outputTensorType: option(args, 'output-tensor-type'),
+    tokenEmbeddingType: option(args, 'token-embedding-type'),
+  };
+}
+
+function progressPrinter(err: (s: string) => void, quiet: boolean) {
+  let lastPrinted = 0;
+  return (p: QuantizeProgress) => {
+    if (quiet || (p.elapsedMs - lastPrinted < 500 && p.tensorsDone < p.tensorsTotal)) return;
+    lastPrinted = p.elapsedMs;
+    const mbs = p.bytesDone / 1e6 / Math.max(p.elapsedMs / 1000, 1e-3);
+    err(`[${p.tensorsDone}/${p.tensorsTotal}] ${p.currentTensor}  ${mbs.toFixed(1)} MB/s`);
+  };
+}
+
+async function openInput(path: string) {
+  const [file] = await openFiles([path]);
+  if (!path.toLowerCase().endsWith('.gguf')) throw new UsageError(`input must be a .gguf file (safetensors conversion is not available yet): ${path}`);
+  return { blob: file!.blob, gguf: await readGguf(file!.blob) };
+}
+
+export async function quantizeCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const [inPath, outPath] = args.positional;
+  if (!inPath || !outPath) throw new UsageError('usage: quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [options]');
+  const options = quantizeOptions(args);
+  const { blob, gguf } = await openInput(inPath);
+  const plan = planModel(gguf, options);
+  const started = performance.now();
+  const bytes = await FileSink.writeAtomically(outPath, (sink) => quantizeModel(blob, gguf, options, sink, { onProgress: progressPrinter(err, args.switches.has('json')) }));
+  const seconds = (performance.now() - started) / 1000;
+  if (args.switches.has('json')) {
+    out(JSON.stringify({ output: outPath, bytes, seconds, tensors: plan.map((p) => ({ name: p.name, from: p.from.name, to: p.to.name, reason: p.reason })) }));
+  } else {
+    out(`wrote ${outPath}: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s`);
+  }
+  return 0;
+}
+
+export async function dequantizeCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const [inPath, outPath] = args.positional;
+  if (!inPath || !outPath) throw new UsageError('usage: dequantize IN.gguf OUT.gguf');
+  const { blob, gguf } = await openInput(inPath);
+  const bytes = await FileSink.writeAtomically(outPath, (sink) => dequantizeModel(blob, gguf, sink, { onProgress: progressPrinter(err, false) }));
+  out(`wrote ${outPath}: ${formatBytes(bytes)}`);
+  return 0;
+}
