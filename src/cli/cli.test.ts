@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixturePath } from '../formats/test-files';
 
 /** Runs the real CLI entry point, as `npm run -s cli -- ...` does. */
@@ -25,7 +28,7 @@ describe('cli inspect', () => {
     const r = cli('inspect', fixturePath('quant/random-llama-256x4/recipe/random-llama-256x4-Q4_K_M.gguf'));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/architecture\s+llama/);
-    expect(r.stdout).toMatch(/Q4_K\s+24/);
+    expect(r.stdout).toMatch(/Q4_K\s+25/);
     expect(r.stdout).toMatch(/tensors \(39\)/);
   });
 
@@ -35,5 +38,46 @@ describe('cli inspect', () => {
     expect(r.stderr).toMatch(/package\.json: not a model file/);
     expect(JSON.parse(r.stdout).format).toBe('gguf');
     expect(cli('nonsense').code).toBe(2);
+  });
+});
+
+describe('cli quantize and dequantize', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'quantscope-cli-'));
+
+  it('writes the same file as llama-quantize', () => {
+    const out = join(dir, 'q4km.gguf');
+    const r = cli('quantize', fixturePath('models/random-llama-256x4-f32.gguf'), out, '--type', 'Q4_K_M', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.tensors.find((t: { name: string }) => t.name === 'output.weight').to).toBe('Q6_K');
+    expect(Buffer.compare(readFileSync(out), readFileSync(fixturePath('quant/random-llama-256x4/recipe/random-llama-256x4-Q4_K_M.gguf')))).toBe(0);
+  });
+
+  it('honours --pure and per-tensor overrides', () => {
+    const out = join(dir, 'mixed.gguf');
+    const r = cli('quantize', fixturePath('models/random-llama-256x4-f32.gguf'), out, '--type', 'Q4_0', '--pure', '--tensor-type', 'attn_v=Q8_0', '--output-tensor-type', 'Q6_K', '--json');
+    expect(r.code).toBe(0);
+    const types = Object.fromEntries(JSON.parse(r.stdout).tensors.map((t: { name: string; to: string }) => [t.name, t.to]));
+    expect(types['blk.0.attn_v.weight']).toBe('Q8_0');
+    expect(types['blk.0.attn_q.weight']).toBe('Q4_0');
+    expect(types['output.weight']).toBe('Q6_K');
+  });
+
+  it('leaves no file behind when it fails', () => {
+    const out = join(dir, 'never.gguf');
+    const r = cli('quantize', fixturePath('models/random-llama-256x4-f32.gguf'), out, '--type', 'Q9_Z');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Q9_Z/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('dequantizes to F32', () => {
+    const out = join(dir, 'f32.gguf');
+    expect(cli('dequantize', fixturePath('quant/random-llama-256x4/pure/random-llama-256x4-Q8_0.gguf'), out).code).toBe(0);
+    const inspected = JSON.parse(cli('inspect', out, '--json').stdout);
+    expect(new Set(inspected.tensors.map((t: { type: string }) => t.type))).toEqual(new Set(['F32']));
+    expect(inspected.metadata['general.file_type']).toBe(0);
   });
 });

@@ -3,19 +3,21 @@
 
 import { parseArgs, UsageError } from './args';
 import { inspectCommand } from './inspect';
-import { dequantizeCommand, quantizeCommand } from './quantize';
 
 type Command = (args: ReturnType<typeof parseArgs>, out: (s: string) => void, err: (s: string) => void) => Promise<number>;
+
+/** Loads a command's module only when it runs, so `inspect` does not pay for the quantizers or the runtime. */
+const lazy = (load: () => Promise<Command>): Command => async (...args) => (await load())(...args);
 
 const COMMANDS: Record<string, { run: Command; switches: string[]; options?: string[]; usage: string }> = {
   inspect: { run: inspectCommand, switches: ['json'], usage: 'inspect FILE... [--json]' },
   quantize: {
-    run: quantizeCommand,
+    run: lazy(async () => (await import('./quantize')).quantizeCommand),
     switches: ['json', 'pure'],
     options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type'],
     usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--json]',
   },
-  dequantize: { run: dequantizeCommand, switches: [], usage: 'dequantize IN.gguf OUT.gguf' },
+  dequantize: { run: lazy(async () => (await import('./quantize')).dequantizeCommand), switches: [], usage: 'dequantize IN.gguf OUT.gguf' },
 };
 
 async function main(argv: string[]): Promise<number> {

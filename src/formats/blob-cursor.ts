@@ -99,7 +99,9 @@ export class BlobCursor {
   async count(field: string, max: number): Promise<number> {
     const start = this.pos;
     const v = await this.u64(field);
-    if (v > BigInt(max)) throw new FormatError(field, start, `value ${v} is larger than possible here (at most ${max})`);
+    if (v > BigInt(max)) {
+      throw new FormatError(field, start, `value ${v} cannot fit in the ${this.size - start} bytes left of the file (at most ${max}): the file is truncated or corrupt`);
+    }
     return Number(v);
   }
 

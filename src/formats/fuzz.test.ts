@@ -36,7 +36,7 @@ function mutation(headerEnd: number): fc.Arbitrary<Mutation> {
   );
 }
 
-function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
+function apply(bytes: Uint8Array<ArrayBuffer>, m: Mutation): Uint8Array<ArrayBuffer> {
   const out = bytes.slice();
   switch (m.kind) {
     case 'flip':
@@ -52,7 +52,7 @@ function apply(bytes: Uint8Array, m: Mutation): Uint8Array {
   }
 }
 
-async function parsesOrFormatError(read: (b: Blob) => Promise<unknown>, bytes: Uint8Array): Promise<void> {
+async function parsesOrFormatError(read: (b: Blob) => Promise<unknown>, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
   const blob = new WatchedBlob([bytes]);
   const started = performance.now();
   try {

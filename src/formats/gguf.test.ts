@@ -92,13 +92,13 @@ describe('writeGguf', () => {
 
 describe('readGguf on bad input', () => {
   const good = fixtureBytes('models/stories260K.gguf');
-  const parse = (bytes: Uint8Array) => readGguf(new Blob([bytes]));
+  const parse = (bytes: Uint8Array<ArrayBuffer>) => readGguf(new Blob([bytes]));
   const patched = (at: number, write: (v: DataView) => void) => {
     const copy = good.slice();
     write(new DataView(copy.buffer, at));
     return copy;
   };
-  const expectFormatError = async (bytes: Uint8Array, field: RegExp) => {
+  const expectFormatError = async (bytes: Uint8Array<ArrayBuffer>, field: RegExp) => {
     const err = await parse(bytes).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as FormatError).field).toMatch(field);

@@ -15,7 +15,7 @@ async function sampleFile(metadata?: Record<string, string>) {
   return sink.bytes();
 }
 
-function fileWithHeader(header: string, dataBytes: number): Uint8Array {
+function fileWithHeader(header: string, dataBytes: number): Uint8Array<ArrayBuffer> {
   const json = new TextEncoder().encode(header);
   const out = new Uint8Array(8 + json.length + dataBytes);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
@@ -49,7 +49,7 @@ describe('safetensors', () => {
     expect(Buffer.compare(sink.bytes(), bytes)).toBe(0);
   });
 
-  const bad: [string, Uint8Array, RegExp][] = [
+  const bad: [string, Uint8Array<ArrayBuffer>, RegExp][] = [
     ['too short', new Uint8Array(4), /header length/],
     ['header over 100 MB', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 200_000_000n, true); return b; })(), /100 MB/],
     ['header past the end', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 100n, true); return b; })(), /past the end/],

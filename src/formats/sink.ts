@@ -15,7 +15,7 @@ export class MemorySink implements ByteSink {
     this.chunks.push(chunk.slice());
     this.length += chunk.length;
   }
-  bytes(): Uint8Array {
+  bytes(): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(this.length);
     let at = 0;
     for (const c of this.chunks) {

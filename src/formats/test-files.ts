@@ -11,7 +11,7 @@ export function fixtureBlob(relative: string): Promise<Blob> {
   return openAsBlob(fixturePath(relative));
 }
 
-export function fixtureBytes(relative: string): Uint8Array {
+export function fixtureBytes(relative: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(fixturePath(relative)));
 }
 

@@ -1,0 +1,13 @@
+// Entry point of the WASM kernels. The module owns no heap: the TypeScript side
+// places weights, activations and caches in memory above heapBase() and passes
+// pointers.
+
+export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16, storeRowF16 } from './activations';
+export { matmul, rowBytes, activationRowBytes } from './matmul';
+export { dequantizeRow } from './dequantize';
+export { rmsNorm, add, addRows, siluMul, rope, attention } from './ops';
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,99 @@
+// Small SIMD building blocks shared by the kernels. Where the relaxed-simd
+// proposal is available (ASC_FEATURE_RELAXED_SIMD is a compile-time constant),
+// multiply-add is fused. The relaxed integer dot product is not used: Node 20's
+// implementation (behind a flag) returns twice the true sum.
+
+/** acc + Σ act[i]·w[i] over 16 bytes: act signed int8, w in 0..127. Only the lane total is meaningful. */
+@inline
+export function dotUnsigned(acc: v128, act: v128, w: v128): v128 {
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(act), i16x8.extend_low_i8x16_u(w));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(act), i16x8.extend_high_i8x16_u(w));
+  return i32x4.add(acc, i32x4.add(lo, hi));
+}
+
+/** acc + Σ a[i]·b[i] over 16 bytes, both signed int8 (full range). */
+@inline
+export function dotSigned(acc: v128, a: v128, b: v128): v128 {
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b));
+  return i32x4.add(acc, i32x4.add(lo, hi));
+}
+
+/** a·b + c per f32 lane (fused where relaxed-simd allows). */
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline
+export function sumI32x4(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+@inline
+export function sumF32x4(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Lanes of 8 consecutive bits of a 32-bit mask, one bit per byte lane: lane i tests bit i of its byte. */
+const BIT_OF_LANE: v128 = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+
+/** 16 bytes, each 16 where bit (first + i) of `bits` is set and 0 otherwise (first is 0 or 16). */
+@inline
+export function highBitsTimes16(bits: u32, first: i32): v128 {
+  const spread = i8x16.swizzle(
+    i32x4.splat(bits),
+    first == 0 ? i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1) : i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+  );
+  return v128.and(i8x16.ne(v128.and(spread, BIT_OF_LANE), i8x16.splat(0)), i8x16.splat(16));
+}
+
+// --- half precision ---
+
+/** f16 bits → f32 (exact, including subnormals, infinities and NaN). */
+@inline
+export function f16ToF32(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  if ((h & 0x7c00) == 0x7c00) return reinterpret<f32>(sign | 0x7f800000 | ((h & 0x3ff) << 13));
+  // Moving the bits into f32 position and scaling by 2^112 re-biases the exponent and normalizes subnormals.
+  const magnitude = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  return reinterpret<f32>(reinterpret<u32>(magnitude) | sign);
+}
+
+/** 4 f16 values (low halves of i32 lanes, zero-extended) → f32x4. Finite inputs only. */
+@inline
+export function f16x4ToF32x4(h: v128): v128 {
+  const magnitude = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
+  return v128.or(magnitude, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** f32 → f16 bits, rounding to nearest even (the float-arithmetic method: the FPU does the rounding). */
+export function f32ToF16(f: f32): u32 {
+  const bits = reinterpret<u32>(f);
+  const doubled = bits << 1; // drops the sign
+  const sign = (bits >>> 16) & 0x8000;
+  if (doubled > 0xff000000) return sign | 0x7e00; // NaN
+  // Scaling up then down pushes overflow to infinity and leaves the value otherwise unchanged.
+  let base = (Mathf.abs(f) * reinterpret<f32>(0x77800000)) * reinterpret<f32>(0x08800000);
+  let bias = doubled & 0xff000000;
+  if (bias < 0x71000000) bias = 0x71000000;
+  // Adding 2^(e+13) places the f16 mantissa in the low bits of the f32 result, rounded by the addition.
+  base = reinterpret<f32>((bias >>> 1) + 0x07800000) + base;
+  const r = reinterpret<u32>(base);
+  return sign | (((r >>> 13) & 0x7c00) + (r & 0x0fff));
+}
+
+/** The value an f32 has after a round trip through f16. */
+@inline
+export function roundToF16(f: f32): f32 {
+  return f16ToF32(f32ToF16(f));
+}
+
+/** f32 → bf16 bits, rounding to nearest even, NaN kept quiet. */
+@inline
+export function f32ToBf16(f: f32): u32 {
+  const x = reinterpret<u32>(f);
+  if ((x & 0x7fffffff) > 0x7f800000) return ((x >>> 16) | 64) & 0xffff;
+  return ((x + (0x7fff + ((x >>> 16) & 1))) >>> 16) & 0xffff;
+}

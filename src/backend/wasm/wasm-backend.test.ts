@@ -1,0 +1,263 @@
+// Each WASM kernel against a plain TypeScript reference. Weights are real
+// llama-quantize output (random-llama-256x4 --pure), and llama.cpp's own
+// dequantization of them is the reference for every block layout.
+
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readGguf, readTensorBytes } from '../../formats/gguf';
+import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16 } from '../../quant/fp16';
+import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
+import { BackendError, type BackendWeight } from '../backend';
+import { ropeTable, WasmBackend } from './wasm-backend';
+
+const QUANT = '../shared/fixtures/quant/random-llama-256x4';
+const TYPES = ['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
+const TENSORS = ['blk.1.attn_v.weight', 'blk.0.ffn_down.weight'];
+
+function type(name: string): GgmlTypeTraits {
+  return ggmlTypeByName(name)!;
+}
+
+/** Deterministic pseudo-random floats in [-scale, scale). */
+function randomFloats(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 * 2 - 1) * scale;
+  });
+}
+
+const roundF16 = (v: number) => f16ToF32(f32ToF16(v));
+
+/** The activations a kernel multiplies with: llama.cpp's rounding of x for this weight type. */
+function referenceActivations(weightType: GgmlTypeTraits, x: Float32Array): Float64Array {
+  if (weightType.name === 'F32') return Float64Array.from(x);
+  if (weightType.name === 'F16') return Float64Array.from(x, roundF16);
+  if (weightType.name === 'BF16') return Float64Array.from(x, (v) => bf16ToF32(f32ToBf16(v)));
+  const out = new Float64Array(x.length);
+  if (weightType.blockSize === 256) {
+    // Q8_K: the signed value of largest magnitude maps to −127.
+    for (let b = 0; b < x.length; b += 256) {
+      let max = 0;
+      for (let i = b; i < b + 256; i++) if (Math.abs(x[i]!) > Math.abs(max)) max = x[i]!;
+      const iscale = Math.fround(-127 / max);
+      const d = Math.fround(1 / iscale);
+      for (let i = b; i < b + 256; i++) out[i] = Math.min(127, roundHalfEven(Math.fround(iscale * x[i]!))) * d;
+    }
+    return out;
+  }
+  // Q8_0: d = amax / 127 stored as f16.
+  for (let b = 0; b < x.length; b += 32) {
+    let amax = 0;
+    for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]!));
+    const id = amax ? Math.fround(127 / amax) : 0;
+    const d = roundF16(Math.fround(amax / 127));
+    for (let i = b; i < b + 32; i++) out[i] = roundHalfEven(Math.fround(x[i]! * id)) * d;
+  }
+  return out;
+}
+
+/** Index of the first element whose bits differ (−0 ≠ +0), or −1. */
+function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  const [ua, ub] = [new Uint32Array(a.buffer, a.byteOffset, a.length), new Uint32Array(b.buffer, b.byteOffset, b.length)];
+  if (ua.length !== ub.length) return Math.min(ua.length, ub.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
+  return -1;
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+describe('WASM backend kernels', () => {
+  let backend: WasmBackend;
+  beforeAll(async () => {
+    backend = await WasmBackend.create();
+  });
+
+  describe.each(TYPES)('%s weights', (typeName) => {
+    const loaded: { name: string; weight: BackendWeight; reference: Float32Array }[] = [];
+    beforeAll(async () => {
+      const blob = await openAsBlob(`${QUANT}/pure/random-llama-256x4-${typeName}.gguf`);
+      const file = await readGguf(blob);
+      for (const name of TENSORS) {
+        const info = file.tensors.find((t) => t.name === name)!;
+        const weight = backend.uploadWeight({ name, type: info.type, shape: info.shape }, await readTensorBytes(blob, info));
+        const reference = new Float32Array((await readFile(`${QUANT}/dequant/${typeName}/${name}.f32`)).buffer.slice(0));
+        loaded.push({ name, weight, reference });
+      }
+    });
+
+    it('dequantizes rows exactly as llama.cpp does', () => {
+      for (const { weight, reference } of loaded) {
+        const out = backend.createBuffer(weight.rows * weight.cols);
+        backend.embed(weight, Array.from({ length: weight.rows }, (_, i) => i), out);
+        expect(firstBitDifference(backend.read(out), reference)).toBe(-1);
+      }
+    });
+
+    it('multiplies by activations rounded as llama.cpp rounds them', () => {
+      const { weight, reference } = loaded[0]!;
+      const nTokens = 3;
+      const x = randomFloats(nTokens * weight.cols, 7, 2);
+      const input = backend.createBuffer(x.length);
+      backend.write(input, x);
+      const out = backend.createBuffer(nTokens * weight.rows);
+      backend.matmul(weight, input, out, nTokens);
+      const got = backend.read(out);
+      // Q4_1 / Q5_1 add min × (f16-rounded block sum of the activations): allow for that rounding.
+      const relTolerance = typeName === 'Q4_1' || typeName === 'Q5_1' ? 2e-3 : 2e-6;
+      for (let t = 0; t < nTokens; t++) {
+        const a = referenceActivations(weight.info.type, x.subarray(t * weight.cols, (t + 1) * weight.cols));
+        for (let r = 0; r < weight.rows; r++) {
+          let sum = 0;
+          let magnitude = 0;
+          for (let c = 0; c < weight.cols; c++) {
+            const p = reference[r * weight.cols + c]! * a[c]!;
+            sum += p;
+            magnitude += Math.abs(p);
+          }
+          expect(Math.abs(got[t * weight.rows + r]! - sum)).toBeLessThanOrEqual(relTolerance * magnitude + 1e-30);
+        }
+      }
+    });
+  });
+
+  it('multiplies F32 weights in f32', () => {
+    const [cols, rows, nTokens] = [72, 5, 2];
+    const w = randomFloats(rows * cols, 1);
+    const weight = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [cols, rows] }, new Uint8Array(w.buffer));
+    const x = randomFloats(nTokens * cols, 2);
+    const input = backend.createBuffer(x.length);
+    backend.write(input, x);
+    const out = backend.createBuffer(rows * nTokens);
+    backend.matmul(weight, input, out, nTokens);
+    const got = backend.read(out);
+    for (let t = 0; t < nTokens; t++) {
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (let c = 0; c < cols; c++) sum += w[r * cols + c]! * x[t * cols + c]!;
+        expect(got[t * rows + r]).toBeCloseTo(sum, 5);
+      }
+    }
+  });
+
+  const vector = (values: Float32Array) =>
+    backend.uploadWeight({ name: 'v', type: type('F32'), shape: [values.length] }, new Uint8Array(values.buffer.slice(0)));
+  const buffer = (values: Float32Array) => {
+    const b = backend.createBuffer(values.length);
+    backend.write(b, values);
+    return b;
+  };
+
+  it('rmsNorm normalizes each row and scales by the weight', () => {
+    const [n, rows, eps] = [36, 3, 1e-5];
+    const x = randomFloats(n * rows, 3, 4);
+    const w = randomFloats(n, 4);
+    const out = backend.createBuffer(n * rows);
+    backend.rmsNorm(buffer(x), vector(w), out, rows, eps);
+    const got = backend.read(out);
+    for (let r = 0; r < rows; r++) {
+      let sq = 0;
+      for (let i = 0; i < n; i++) sq += x[r * n + i]! ** 2;
+      const scale = 1 / Math.sqrt(sq / n + eps);
+      for (let i = 0; i < n; i++) expect(got[r * n + i]).toBeCloseTo(x[r * n + i]! * scale * w[i]!, 5);
+    }
+  });
+
+  it('add, addBias and siluMul work element-wise', () => {
+    const a = randomFloats(30, 5, 3);
+    const b = randomFloats(30, 6, 3);
+    const out = backend.createBuffer(30);
+    backend.add(buffer(a), buffer(b), out);
+    expect(Array.from(backend.read(out))).toEqual(Array.from(a, (v, i) => Math.fround(v + b[i]!)));
+
+    backend.siluMul(buffer(a), buffer(b), out);
+    const silu = backend.read(out);
+    a.forEach((g, i) => expect(silu[i]).toBeCloseTo((g / (1 + Math.exp(-g))) * b[i]!, 5));
+
+    const bias = randomFloats(10, 8);
+    const x = buffer(a);
+    backend.addBias(x, vector(bias), 3);
+    expect(Array.from(backend.read(x))).toEqual(Array.from(a, (v, i) => Math.fround(v + bias[i % 10]!)));
+  });
+
+  it.each([false, true])('rope rotates pairs (neox: %s)', (neox) => {
+    const params = { nHeads: 3, headDim: 8, ropeDims: 6, freqBase: 10000, freqScale: 1, neox };
+    const nTokens = 2;
+    const startPos = 5;
+    const x = randomFloats(nTokens * params.nHeads * params.headDim, 9);
+    const b = buffer(x);
+    backend.rope(b, nTokens, startPos, params);
+    const got = backend.read(b);
+    const half = params.ropeDims / 2;
+    for (let t = 0; t < nTokens; t++) {
+      for (let h = 0; h < params.nHeads; h++) {
+        const base = (t * params.nHeads + h) * params.headDim;
+        const expected = Array.from(x.subarray(base, base + params.headDim));
+        for (let i = 0; i < half; i++) {
+          const angle = (startPos + t) * Math.pow(params.freqBase, (-2 * i) / params.ropeDims);
+          const [i0, i1] = neox ? [i, i + half] : [2 * i, 2 * i + 1];
+          const [x0, x1] = [x[base + i0]!, x[base + i1]!];
+          expected[i0] = x0 * Math.cos(angle) - x1 * Math.sin(angle);
+          expected[i1] = x0 * Math.sin(angle) + x1 * Math.cos(angle);
+        }
+        expected.forEach((v, d) => expect(got[base + d]).toBeCloseTo(v, 5));
+      }
+    }
+    expect(ropeTable(1, 0, params)).toEqual(new Float32Array([1, 0, 1, 0, 1, 0]));
+  });
+
+  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads', () => {
+    const [nHeads, nKvHeads, headDim, nCtx] = [4, 2, 8, 16];
+    const kvDim = nKvHeads * headDim;
+    const scale = 1 / Math.sqrt(headDim);
+    const cache = backend.createKvCache(1, nCtx, kvDim);
+    // Two batches: 5 tokens, then 3 more that also see the first five.
+    const steps = [{ start: 0, n: 5 }, { start: 5, n: 3 }];
+    const keys = randomFloats(8 * kvDim, 10, 2);
+    const values = randomFloats(8 * kvDim, 11, 2);
+    const queries = randomFloats(8 * nHeads * headDim, 12, 2);
+    for (const { start, n } of steps) {
+      backend.storeKv(cache, 0, buffer(keys.slice(start * kvDim, (start + n) * kvDim)), buffer(values.slice(start * kvDim, (start + n) * kvDim)), start, n);
+      const out = backend.createBuffer(n * nHeads * headDim);
+      backend.attention(buffer(queries.slice(start * nHeads * headDim, (start + n) * nHeads * headDim)), cache, 0, out, start, n, { nHeads, nKvHeads, headDim, scale });
+      const got = backend.read(out);
+      for (let t = 0; t < n; t++) {
+        const pos = start + t;
+        for (let h = 0; h < nHeads; h++) {
+          const kvHead = Math.floor(h / (nHeads / nKvHeads));
+          const q = (d: number) => roundF16(queries[(pos * nHeads + h) * headDim + d]!);
+          const k = (j: number, d: number) => roundF16(keys[j * kvDim + kvHead * headDim + d]!);
+          const v = (j: number, d: number) => roundF16(values[j * kvDim + kvHead * headDim + d]!);
+          const scores = Array.from({ length: pos + 1 }, (_, j) => {
+            let s = 0;
+            for (let d = 0; d < headDim; d++) s += q(d) * k(j, d);
+            return s * scale;
+          });
+          const max = Math.max(...scores);
+          const exps = scores.map((s) => Math.exp(s - max));
+          const sum = exps.reduce((a, b) => a + b, 0);
+          for (let d = 0; d < headDim; d++) {
+            const expected = exps.reduce((acc, e, j) => acc + roundF16(e / sum) * v(j, d), 0);
+            expect(got[(t * nHeads + h) * headDim + d]).toBeCloseTo(expected, 4);
+          }
+        }
+      }
+    }
+  });
+
+  it('rejects misuse with BackendError', () => {
+    const w = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [4, 2] }, new Uint8Array(32));
+    expect(() => backend.uploadWeight({ name: 'bad', type: type('Q4_0'), shape: [30, 2] }, new Uint8Array(36))).toThrow(BackendError);
+    expect(() => backend.uploadWeight({ name: 'short', type: type('F32'), shape: [4, 2] }, new Uint8Array(8))).toThrow(BackendError);
+    expect(() => backend.uploadWeight({ name: 'iq', type: type('IQ2_XXS'), shape: [256, 1] }, new Uint8Array(66))).toThrow(/not supported/);
+    expect(() => backend.matmul(w, backend.createBuffer(3), backend.createBuffer(2), 1)).toThrow(BackendError);
+    expect(() => backend.embed(w, [2], backend.createBuffer(4))).toThrow(/outside the vocabulary/);
+    const cache = backend.createKvCache(1, 4, 8);
+    expect(() => backend.storeKv(cache, 0, backend.createBuffer(16), backend.createBuffer(16), 3, 2)).toThrow(/exceed the context/);
+    expect(() => backend.rmsNorm(backend.createBuffer(8), w, backend.createBuffer(8), 2, 1e-5)).toThrow(/F32 vector/);
+  });
+});

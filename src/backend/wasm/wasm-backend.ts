@@ -1,0 +1,332 @@
+// The CPU backend: weights, activations and KV caches live in one WebAssembly
+// memory; the SIMD kernels of ./assembly do the arithmetic. Memory is handed
+// out by a bump allocator (a model loads its weights once and keeps its
+// buffers), and one growing scratch region serves each op's temporary data.
+
+import type { GgmlTypeTraits } from '../../quant/types';
+import { GgmlType } from '../../quant/types';
+import {
+  BackendError,
+  type AttentionParams,
+  type Backend,
+  type BackendBuffer,
+  type BackendKvCache,
+  type BackendWeight,
+  type RopeParams,
+  type WeightInfo,
+} from '../backend';
+import { instantiateKernels, type KernelExports } from './load-kernels';
+
+const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
+  GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+  GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+  GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+]);
+
+const PAGE_BYTES = 65536;
+/** wasm32 addresses 4 GiB. */
+const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
+
+class WasmWeight implements BackendWeight {
+  constructor(
+    readonly info: WeightInfo,
+    readonly cols: number,
+    readonly rows: number,
+    readonly ptr: number,
+  ) {}
+}
+
+class WasmBuffer implements BackendBuffer {
+  constructor(
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+}
+
+class WasmKvCache implements BackendKvCache {
+  constructor(
+    readonly nLayers: number,
+    readonly nCtx: number,
+    readonly kvDim: number,
+    readonly keys: number,
+    readonly values: number,
+  ) {}
+
+  /** Byte offset of position `pos` of `layer` within the key or value area. */
+  offset(layer: number, pos: number): number {
+    return ((layer * this.nCtx + pos) * this.kvDim) * 2;
+  }
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  private top: number;
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+  private disposed = false;
+
+  private constructor(
+    private readonly kernels: KernelExports,
+    readonly relaxedSimd: boolean,
+  ) {
+    this.name = relaxedSimd ? 'wasm-simd (relaxed)' : 'wasm-simd';
+    this.top = align(kernels.heapBase());
+  }
+
+  /** A backend with its own fresh WebAssembly memory. */
+  static async create(): Promise<WasmBackend> {
+    const { exports, relaxedSimd } = await instantiateKernels();
+    return new WasmBackend(exports, relaxedSimd);
+  }
+
+  supports(type: GgmlTypeTraits): boolean {
+    return SUPPORTED_TYPES.has(type.id);
+  }
+
+  uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
+    const { type, shape } = info;
+    if (!this.supports(type)) throw new BackendError(`${info.name}: tensor type ${type.name} is not supported by the WASM backend`);
+    if (shape.length === 0 || shape.length > 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new BackendError(`${info.name}: expected a vector or matrix, got shape [${shape.join(', ')}]`);
+    }
+    const cols = shape[0]!;
+    const rows = shape[1] ?? 1;
+    if (cols % type.blockSize !== 0) throw new BackendError(`${info.name}: row length ${cols} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
+    const expected = (cols / type.blockSize) * type.bytesPerBlock * rows;
+    if (bytes.byteLength !== expected) throw new BackendError(`${info.name}: expected ${expected} bytes, got ${bytes.byteLength}`);
+    const ptr = this.allocate(bytes.byteLength);
+    this.bytes(ptr, bytes.byteLength).set(bytes);
+    return new WasmWeight(info, cols, rows, ptr);
+  }
+
+  createBuffer(length: number): BackendBuffer {
+    checkCount('buffer length', length);
+    return new WasmBuffer(this.allocate(length * 4), length);
+  }
+
+  view(buffer: BackendBuffer, offset: number, length: number): BackendBuffer {
+    const b = this.buffer(buffer);
+    if (offset < 0 || length < 0 || offset + length > b.length) throw new BackendError(`view [${offset}, ${offset + length}) is outside a buffer of ${b.length}`);
+    return new WasmBuffer(b.ptr + offset * 4, length);
+  }
+
+  write(buffer: BackendBuffer, data: Float32Array): void {
+    const b = this.buffer(buffer);
+    if (data.length > b.length) throw new BackendError(`cannot write ${data.length} values into a buffer of ${b.length}`);
+    this.floats(b.ptr, data.length).set(data);
+  }
+
+  read(buffer: BackendBuffer): Float32Array {
+    const b = this.buffer(buffer);
+    return this.floats(b.ptr, b.length).slice();
+  }
+
+  createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache {
+    checkCount('layer count', nLayers);
+    checkCount('context length', nCtx);
+    checkCount('KV width', kvDim);
+    const bytes = nLayers * nCtx * kvDim * 2;
+    return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(bytes), this.allocate(bytes));
+  }
+
+  embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
+    const w = this.weight(weight);
+    const o = this.buffer(out);
+    this.needLength(o, tokens.length * w.cols, 'embedding output');
+    for (let t = 0; t < tokens.length; t++) {
+      const token = tokens[t]!;
+      if (!Number.isInteger(token) || token < 0 || token >= w.rows) throw new BackendError(`token id ${token} is outside the vocabulary of ${w.rows}`);
+      this.kernels.dequantizeRow(w.info.type.id, w.ptr, w.cols, token, o.ptr + t * w.cols * 4);
+    }
+  }
+
+  matmul(weight: BackendWeight, x: BackendBuffer, out: BackendBuffer, nTokens: number): void {
+    const w = this.weight(weight);
+    const input = this.buffer(x);
+    const o = this.buffer(out);
+    checkCount('token count', nTokens);
+    this.needLength(input, nTokens * w.cols, `${w.info.name} input`);
+    this.needLength(o, nTokens * w.rows, `${w.info.name} output`);
+    const act = this.prepareActivations(w.info.type, input.ptr, w.cols, nTokens);
+    this.kernels.matmul(w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr, 0, w.rows);
+  }
+
+  rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
+    const w = this.vectorWeight(weight);
+    const input = this.buffer(x);
+    const o = this.buffer(out);
+    this.needLength(input, rows * w.cols, 'rmsNorm input');
+    this.needLength(o, rows * w.cols, 'rmsNorm output');
+    this.kernels.rmsNorm(input.ptr, w.ptr, o.ptr, w.cols, rows, eps);
+  }
+
+  addBias(x: BackendBuffer, bias: BackendWeight, nTokens: number): void {
+    const w = this.vectorWeight(bias);
+    const b = this.buffer(x);
+    this.needLength(b, nTokens * w.cols, 'addBias input');
+    this.kernels.addRows(b.ptr, w.ptr, w.cols, nTokens);
+  }
+
+  add(a: BackendBuffer, b: BackendBuffer, out: BackendBuffer): void {
+    const [pa, pb, po] = [this.buffer(a), this.buffer(b), this.buffer(out)];
+    if (pa.length !== pb.length || pa.length !== po.length) throw new BackendError(`add: lengths ${pa.length}, ${pb.length}, ${po.length} differ`);
+    this.kernels.add(pa.ptr, pb.ptr, po.ptr, pa.length);
+  }
+
+  siluMul(gate: BackendBuffer, up: BackendBuffer, out: BackendBuffer): void {
+    const [pg, pu, po] = [this.buffer(gate), this.buffer(up), this.buffer(out)];
+    if (pg.length !== pu.length || pg.length !== po.length) throw new BackendError(`siluMul: lengths ${pg.length}, ${pu.length}, ${po.length} differ`);
+    this.kernels.siluMul(pg.ptr, pu.ptr, po.ptr, pg.length);
+  }
+
+  rope(x: BackendBuffer, nTokens: number, startPos: number, params: RopeParams): void {
+    const b = this.buffer(x);
+    const { nHeads, headDim, ropeDims } = params;
+    if (ropeDims % 2 !== 0 || ropeDims > headDim) throw new BackendError(`rope: ${ropeDims} rotated dimensions do not fit a head of ${headDim}`);
+    this.needLength(b, nTokens * nHeads * headDim, 'rope input');
+    const table = ropeTable(nTokens, startPos, params);
+    const ptr = this.scratch(table.byteLength);
+    this.floats(ptr, table.length).set(table);
+    this.kernels.rope(b.ptr, nTokens, nHeads, headDim, ropeDims, ptr, params.neox);
+  }
+
+  storeKv(cache: BackendKvCache, layer: number, k: BackendBuffer, v: BackendBuffer, startPos: number, nTokens: number): void {
+    const c = this.kvCache(cache, layer, startPos, nTokens);
+    const [pk, pv] = [this.buffer(k), this.buffer(v)];
+    this.needLength(pk, nTokens * c.kvDim, 'keys');
+    this.needLength(pv, nTokens * c.kvDim, 'values');
+    const offset = c.offset(layer, startPos);
+    this.kernels.storeRowF16(pk.ptr, c.keys + offset, nTokens * c.kvDim);
+    this.kernels.storeRowF16(pv.ptr, c.values + offset, nTokens * c.kvDim);
+  }
+
+  attention(q: BackendBuffer, cache: BackendKvCache, layer: number, out: BackendBuffer, startPos: number, nTokens: number, params: AttentionParams): void {
+    const c = this.kvCache(cache, layer, startPos, nTokens);
+    const { nHeads, nKvHeads, headDim, scale } = params;
+    if (nKvHeads * headDim !== c.kvDim) throw new BackendError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache width ${c.kvDim}`);
+    if (nHeads % nKvHeads !== 0) throw new BackendError(`attention: ${nHeads} heads are not a multiple of ${nKvHeads} KV heads`);
+    if (headDim % 8 !== 0) throw new BackendError(`attention: head size ${headDim} is not a multiple of 8`);
+    const [pq, po] = [this.buffer(q), this.buffer(out)];
+    this.needLength(pq, nTokens * nHeads * headDim, 'queries');
+    this.needLength(po, nTokens * nHeads * headDim, 'attention output');
+    const scratch = this.scratch((startPos + nTokens + headDim) * 4);
+    const base = c.offset(layer, 0);
+    this.kernels.attention(pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  /** Bytes in use, weights and buffers included. */
+  get memoryBytes(): number {
+    return this.top;
+  }
+
+  // ---- internals ----
+
+  /** Activations in the form the weight type's kernel reads (see assembly/activations.ts). */
+  private prepareActivations(type: GgmlTypeTraits, x: number, cols: number, nTokens: number): number {
+    const n = cols * nTokens;
+    const k = this.kernels;
+    if (type.id === GgmlType.F32) return x;
+    const out = this.scratch(k.activationRowBytes(type.id, cols) * nTokens);
+    if (type.id === GgmlType.F16) k.roundRowF16(x, out, n);
+    else if (type.id === GgmlType.BF16) k.roundRowBf16(x, out, n);
+    else if (type.blockSize === 256) k.quantizeRowQ8K(x, out, n); // K-quants pair with Q8_K
+    else k.quantizeRowQ8(x, out, n);
+    return out;
+  }
+
+  private allocate(bytes: number): number {
+    if (this.disposed) throw new BackendError('backend was disposed');
+    const ptr = this.top;
+    const end = align(ptr + bytes);
+    if (end > MAX_MEMORY_BYTES) throw new BackendError(`out of WebAssembly memory: ${end} bytes needed, 4 GiB is the limit`);
+    const memory = this.kernels.memory;
+    if (end > memory.buffer.byteLength) {
+      try {
+        memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_BYTES));
+      } catch (error) {
+        throw new BackendError(`cannot grow WebAssembly memory to ${end} bytes: ${String(error)}`);
+      }
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  /** A temporary region valid until the next op. */
+  private scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+      this.scratchPtr = this.allocate(this.scratchBytes);
+    }
+    return this.scratchPtr;
+  }
+
+  private bytes(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.kernels.memory.buffer, ptr, length);
+  }
+
+  private floats(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, ptr, length);
+  }
+
+  private buffer(b: BackendBuffer): WasmBuffer {
+    if (!(b instanceof WasmBuffer)) throw new BackendError('buffer does not belong to the WASM backend');
+    return b;
+  }
+
+  private weight(w: BackendWeight): WasmWeight {
+    if (!(w instanceof WasmWeight)) throw new BackendError('weight does not belong to the WASM backend');
+    return w;
+  }
+
+  private vectorWeight(w: BackendWeight): WasmWeight {
+    const weight = this.weight(w);
+    if (weight.info.type.id !== GgmlType.F32 || weight.rows !== 1) {
+      throw new BackendError(`${weight.info.name}: expected an F32 vector, got ${weight.info.type.name} [${weight.info.shape.join(', ')}]`);
+    }
+    return weight;
+  }
+
+  private kvCache(cache: BackendKvCache, layer: number, startPos: number, nTokens: number): WasmKvCache {
+    if (!(cache instanceof WasmKvCache)) throw new BackendError('KV cache does not belong to the WASM backend');
+    if (!Number.isInteger(layer) || layer < 0 || layer >= cache.nLayers) throw new BackendError(`layer ${layer} is outside the cache's ${cache.nLayers} layers`);
+    if (startPos < 0 || startPos + nTokens > cache.nCtx) throw new BackendError(`positions ${startPos}..${startPos + nTokens - 1} exceed the context of ${cache.nCtx}`);
+    return cache;
+  }
+
+  private needLength(b: WasmBuffer, length: number, what: string): void {
+    if (b.length < length) throw new BackendError(`${what}: needs ${length} values, buffer holds ${b.length}`);
+  }
+}
+
+function align(n: number): number {
+  return (n + 15) & ~15;
+}
+
+function checkCount(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`${what} must be a positive integer, got ${n}`);
+}
+
+/**
+ * (cos, sin) of each rotated pair for positions startPos…, computed in f32 the way
+ * ggml does: theta starts at the position and is multiplied by base^(−2/ropeDims)
+ * for each successive pair.
+ */
+export function ropeTable(nTokens: number, startPos: number, params: RopeParams): Float32Array {
+  const pairs = params.ropeDims / 2;
+  const table = new Float32Array(nTokens * pairs * 2);
+  const thetaScale = Math.fround(Math.pow(params.freqBase, Math.fround(-2 / params.ropeDims)));
+  for (let t = 0; t < nTokens; t++) {
+    let theta = Math.fround(startPos + t);
+    for (let i = 0; i < pairs; i++) {
+      const angle = Math.fround(params.freqScale * theta);
+      table[(t * pairs + i) * 2] = Math.cos(angle);
+      table[(t * pairs + i) * 2 + 1] = Math.sin(angle);
+      theta = Math.fround(theta * thetaScale);
+    }
+  }
+  return table;
+}

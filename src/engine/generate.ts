@@ -1,0 +1,66 @@
+// The generation loop: evaluate the prompt in batches, then sample and feed
+// back one token at a time until a stop token, the token budget or the end of
+// the context.
+
+import type { CausalLM } from '../model/model';
+import { EngineError } from './errors';
+import { logProbOf } from './evaluate';
+import { KvCache } from './kv-cache';
+import { Sampler, type SamplingOptions } from './sampling';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most. */
+  readonly maxTokens: number;
+  /** Stop after any of these (default: the model's EOS token). The stop token is yielded. */
+  readonly stopTokens?: readonly number[];
+  /** Context length of the cache (default: prompt + maxTokens, at most the training context). */
+  readonly nCtx?: number;
+}
+
+export interface GeneratedToken {
+  readonly token: number;
+  /** log p(token) under the model's raw distribution (before penalties and temperature). */
+  readonly logProb: number;
+  /** Position of the token in the sequence. */
+  readonly position: number;
+}
+
+export interface GenerationStats {
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+  readonly promptMs: number;
+  readonly generateMs: number;
+}
+
+/**
+ * Yields generated tokens one by one. The returned value (when the generator finishes)
+ * has timing statistics.
+ */
+export function* generate(model: CausalLM, prompt: readonly number[], options: GenerateOptions): Generator<GeneratedToken, GenerationStats> {
+  if (prompt.length === 0) throw new EngineError('the prompt must contain at least one token');
+  if (!Number.isInteger(options.maxTokens) || options.maxTokens < 0) throw new EngineError(`maxTokens must be a non-negative integer, got ${options.maxTokens}`);
+  const nCtx = options.nCtx ?? Math.min(prompt.length + Math.max(1, options.maxTokens), Math.max(model.hparams.nCtxTrain, prompt.length + 1));
+  if (prompt.length >= nCtx) throw new EngineError(`the prompt (${prompt.length} tokens) does not fit a context of ${nCtx}`);
+  const eos = model.hparams.eosToken;
+  const stop = new Set(options.stopTokens ?? (eos === undefined ? [] : [eos]));
+  const sampler = new Sampler(options);
+  const cache = new KvCache(model, nCtx);
+  const history = [...prompt];
+
+  const start = performance.now();
+  let logits = model.forward(prompt, 0, cache.storage, 'last');
+  cache.advance(prompt.length);
+  const promptMs = performance.now() - start;
+
+  let generated = 0;
+  while (generated < options.maxTokens) {
+    const token = sampler.sample(logits, history);
+    history.push(token);
+    generated++;
+    yield { token, logProb: logProbOf(logits, token), position: cache.length };
+    if (stop.has(token) || cache.free === 0 || generated === options.maxTokens) break;
+    logits = model.forward([token], cache.length, cache.storage, 'last');
+    cache.advance(1);
+  }
+  return { promptTokens: prompt.length, generatedTokens: generated, promptMs, generateMs: performance.now() - start - promptMs };
+}

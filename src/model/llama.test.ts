@@ -1,0 +1,47 @@
+import { openAsBlob } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { writeGguf } from '../formats/gguf-writer';
+import { MemorySink } from '../formats/sink';
+import { readGguf, readTensorBytes } from '../formats/gguf';
+import { WasmBackend } from '../backend/wasm/wasm-backend';
+import { ModelError } from './errors';
+import { loadModel } from './model';
+
+const STORIES = '../shared/fixtures/models/stories260K.gguf';
+
+/** stories260K rewritten without some tensors. */
+async function storiesWithout(names: string[]): Promise<Blob> {
+  const blob = await openAsBlob(STORIES);
+  const file = await readGguf(blob);
+  const sink = new MemorySink();
+  const tensors = await Promise.all(
+    file.tensors.filter((t) => !names.includes(t.name)).map(async (t) => {
+      const bytes = await readTensorBytes(blob, t);
+      return { name: t.name, shape: t.shape, type: t.type, data: () => bytes };
+    }),
+  );
+  await writeGguf(sink, { version: 3, kv: file.kv, tensors });
+  return new Blob([sink.bytes().slice()]);
+}
+
+describe('LlamaModel', () => {
+  it('loads stories260K and predicts its usual opening', async () => {
+    const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
+    expect(model.hparams.nLayers).toBe(5);
+    const logits = model.forward([1], 0, model.createCache(4), 'last');
+    expect(logits).toHaveLength(512);
+    expect(logits.indexOf(Math.max(...logits))).toBe(403); // "Once"
+  });
+
+  it('ties the output to the token embedding when output.weight is absent', async () => {
+    const model = await loadModel(await storiesWithout(['output.weight']), await WasmBackend.create());
+    expect(model.forward([1, 403], 0, model.createCache(4), 'last').every(Number.isFinite)).toBe(true);
+  });
+
+  it('reports missing tensors and bad positions with ModelError', async () => {
+    await expect(loadModel(await storiesWithout(['blk.2.ffn_up.weight']), await WasmBackend.create())).rejects.toThrow(/missing tensor blk.2.ffn_up.weight/);
+    const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
+    expect(() => model.forward([1, 2], 3, model.createCache(4), 'last')).toThrow(ModelError);
+    expect(() => model.forward([], 0, model.createCache(4), 'last')).toThrow(ModelError);
+  });
+});

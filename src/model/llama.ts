@@ -1,0 +1,189 @@
+// The Llama block and its close relatives, as one plain forward pass:
+//   x = embed(tokens)
+//   per layer:  x += Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n)   with n = rmsnorm(x)
+//               x += Wdown · (silu(Wgate·n) ⊙ Wup·n)                 with n = rmsnorm(x)
+//   logits = Wout · rmsnorm(x)        (Wout = token embedding when output.weight is absent)
+// Variants: Mistral is Llama; Qwen2 adds Q/K/V biases and NeoX RoPE; Qwen3 adds an
+// RMSNorm over each Q and K head before RoPE.
+
+import type { GgufFile } from '../formats/gguf';
+import type { AttentionParams, Backend, BackendBuffer, BackendKvCache, BackendWeight, RopeParams } from '../backend/backend';
+import { ModelError } from './errors';
+import { readLlamaHparams, type LlamaHparams } from './hparams';
+import type { CausalLM } from './model';
+import { TensorLoader } from './tensors';
+
+interface LlamaLayer {
+  attnNorm: BackendWeight;
+  wq: BackendWeight;
+  wk: BackendWeight;
+  wv: BackendWeight;
+  bq: BackendWeight | undefined;
+  bk: BackendWeight | undefined;
+  bv: BackendWeight | undefined;
+  qNorm: BackendWeight | undefined;
+  kNorm: BackendWeight | undefined;
+  wo: BackendWeight;
+  ffnNorm: BackendWeight;
+  gate: BackendWeight;
+  up: BackendWeight;
+  down: BackendWeight;
+}
+
+/** Activation buffers sized for maxBatch tokens. */
+interface Scratch {
+  x: BackendBuffer;
+  normed: BackendBuffer;
+  q: BackendBuffer;
+  k: BackendBuffer;
+  v: BackendBuffer;
+  attn: BackendBuffer;
+  gate: BackendBuffer;
+  up: BackendBuffer;
+  logits: BackendBuffer;
+}
+
+export class LlamaModel implements CausalLM {
+  private readonly rope: { q: RopeParams; k: RopeParams };
+  private readonly attentionParams: AttentionParams;
+  private readonly scratch: Scratch;
+
+  private constructor(
+    readonly hparams: LlamaHparams,
+    readonly backend: Backend,
+    readonly maxBatch: number,
+    private readonly tokenEmbd: BackendWeight,
+    private readonly layers: LlamaLayer[],
+    private readonly outputNorm: BackendWeight,
+    private readonly output: BackendWeight,
+  ) {
+    const { nHeads, nKvHeads, headDim, ropeDims, ropeFreqBase, ropeFreqScale, ropeNeox, nEmbd, nFf, nVocab } = hparams;
+    const ropeShared = { headDim, ropeDims, freqBase: ropeFreqBase, freqScale: ropeFreqScale, neox: ropeNeox };
+    this.rope = { q: { ...ropeShared, nHeads }, k: { ...ropeShared, nHeads: nKvHeads } };
+    this.attentionParams = { nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim) };
+    const buffer = (width: number) => backend.createBuffer(maxBatch * width);
+    this.scratch = {
+      x: buffer(nEmbd),
+      normed: buffer(nEmbd),
+      q: buffer(nHeads * headDim),
+      k: buffer(nKvHeads * headDim),
+      v: buffer(nKvHeads * headDim),
+      attn: buffer(nHeads * headDim),
+      gate: buffer(nFf),
+      up: buffer(nFf),
+      logits: buffer(nVocab),
+    };
+  }
+
+  static async load(blob: Blob, file: GgufFile, backend: Backend, maxBatch: number): Promise<LlamaModel> {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ModelError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const tensors = new TensorLoader(blob, file, backend);
+    const embdInfo = tensors.info('token_embd.weight');
+    if (!embdInfo) throw new ModelError('missing tensor token_embd.weight');
+    const hp = readLlamaHparams(file, embdInfo.shape[1] ?? 1);
+    const { nEmbd, nFf, nVocab, nHeads, nKvHeads, headDim } = hp;
+    const qDim = nHeads * headDim;
+    const kvDim = nKvHeads * headDim;
+
+    const tokenEmbd = await tensors.require('token_embd.weight', [nEmbd, nVocab]);
+    const outputNorm = await tensors.require('output_norm.weight', [nEmbd]);
+    const output = (await tensors.optional('output.weight', [nEmbd, nVocab])) ?? tokenEmbd;
+    const layers: LlamaLayer[] = [];
+    for (let i = 0; i < hp.nLayers; i++) {
+      const name = (suffix: string) => `blk.${i}.${suffix}`;
+      layers.push({
+        attnNorm: await tensors.require(name('attn_norm.weight'), [nEmbd]),
+        wq: await tensors.require(name('attn_q.weight'), [nEmbd, qDim]),
+        wk: await tensors.require(name('attn_k.weight'), [nEmbd, kvDim]),
+        wv: await tensors.require(name('attn_v.weight'), [nEmbd, kvDim]),
+        bq: await tensors.optional(name('attn_q.bias'), [qDim]),
+        bk: await tensors.optional(name('attn_k.bias'), [kvDim]),
+        bv: await tensors.optional(name('attn_v.bias'), [kvDim]),
+        qNorm: await tensors.optional(name('attn_q_norm.weight'), [headDim]),
+        kNorm: await tensors.optional(name('attn_k_norm.weight'), [headDim]),
+        wo: await tensors.require(name('attn_output.weight'), [qDim, nEmbd]),
+        ffnNorm: await tensors.require(name('ffn_norm.weight'), [nEmbd]),
+        gate: await tensors.require(name('ffn_gate.weight'), [nEmbd, nFf]),
+        up: await tensors.require(name('ffn_up.weight'), [nEmbd, nFf]),
+        down: await tensors.require(name('ffn_down.weight'), [nFf, nEmbd]),
+      });
+    }
+    if (hp.architecture === 'qwen3' && layers.some((l) => !l.qNorm || !l.kNorm)) throw new ModelError('qwen3 model without attn_q_norm / attn_k_norm tensors');
+    return new LlamaModel(hp, backend, maxBatch, tokenEmbd, layers, outputNorm, output);
+  }
+
+  createCache(nCtx: number): BackendKvCache {
+    return this.backend.createKvCache(this.hparams.nLayers, nCtx, this.hparams.nKvHeads * this.hparams.headDim);
+  }
+
+  forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Float32Array {
+    const n = tokens.length;
+    if (n === 0) throw new ModelError('forward needs at least one token');
+    if (!Number.isInteger(startPos) || startPos < 0 || startPos + n > cache.nCtx) {
+      throw new ModelError(`positions ${startPos}..${startPos + n - 1} do not fit a context of ${cache.nCtx}`);
+    }
+    const nVocab = this.hparams.nVocab;
+    const logits = new Float32Array((outputs === 'all' ? n : 1) * nVocab);
+    for (let first = 0; first < n; first += this.maxBatch) {
+      const batch = Array.prototype.slice.call(tokens, first, Math.min(n, first + this.maxBatch)) as number[];
+      const isLast = first + batch.length === n;
+      if (outputs === 'all') logits.set(this.forwardBatch(batch, startPos + first, cache, batch.length), first * nVocab);
+      else if (isLast) logits.set(this.forwardBatch(batch, startPos + first, cache, 1));
+      else this.forwardBatch(batch, startPos + first, cache, 0);
+    }
+    return logits;
+  }
+
+  /** One pass over at most maxBatch tokens; returns the logits of its last `nOutputs` tokens. */
+  private forwardBatch(tokens: number[], startPos: number, cache: BackendKvCache, nOutputs: number): Float32Array {
+    const b = this.backend;
+    const { nEmbd, nFf, nHeads, nKvHeads, headDim, rmsEps, nVocab } = this.hparams;
+    const n = tokens.length;
+    const rows = (buffer: BackendBuffer, width: number, count = n, first = 0) => b.view(buffer, first * width, count * width);
+    const s = this.scratch;
+    const x = rows(s.x, nEmbd);
+    const normed = rows(s.normed, nEmbd);
+    const q = rows(s.q, nHeads * headDim);
+    const k = rows(s.k, nKvHeads * headDim);
+    const v = rows(s.v, nKvHeads * headDim);
+    const attn = rows(s.attn, nHeads * headDim);
+    const gate = rows(s.gate, nFf);
+    const up = rows(s.up, nFf);
+
+    b.embed(this.tokenEmbd, tokens, x);
+    this.layers.forEach((layer, il) => {
+      b.rmsNorm(x, layer.attnNorm, normed, n, rmsEps);
+      this.project(layer.wq, layer.bq, normed, q, n);
+      this.project(layer.wk, layer.bk, normed, k, n);
+      this.project(layer.wv, layer.bv, normed, v, n);
+      if (layer.qNorm) b.rmsNorm(q, layer.qNorm, q, n * nHeads, rmsEps);
+      if (layer.kNorm) b.rmsNorm(k, layer.kNorm, k, n * nKvHeads, rmsEps);
+      b.rope(q, n, startPos, this.rope.q);
+      b.rope(k, n, startPos, this.rope.k);
+      b.storeKv(cache, il, k, v, startPos, n);
+      b.attention(q, cache, il, attn, startPos, n, this.attentionParams);
+      b.matmul(layer.wo, attn, normed, n);
+      b.add(x, normed, x);
+
+      b.rmsNorm(x, layer.ffnNorm, normed, n, rmsEps);
+      b.matmul(layer.gate, normed, gate, n);
+      b.matmul(layer.up, normed, up, n);
+      b.siluMul(gate, up, gate);
+      b.matmul(layer.down, gate, normed, n);
+      b.add(x, normed, x);
+    });
+    if (nOutputs === 0) return new Float32Array(0);
+
+    const first = n - nOutputs;
+    const outNormed = rows(s.normed, nEmbd, nOutputs);
+    const logits = rows(s.logits, nVocab, nOutputs);
+    b.rmsNorm(rows(s.x, nEmbd, nOutputs, first), this.outputNorm, outNormed, nOutputs, rmsEps);
+    b.matmul(this.output, outNormed, logits, nOutputs);
+    return b.read(logits);
+  }
+
+  private project(weight: BackendWeight, bias: BackendWeight | undefined, x: BackendBuffer, out: BackendBuffer, n: number): void {
+    this.backend.matmul(weight, x, out, n);
+    if (bias) this.backend.addBias(out, bias, n);
+  }
+}
