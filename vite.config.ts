@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 // Cross-origin isolation (COOP + COEP) makes SharedArrayBuffer available, which
@@ -18,4 +18,6 @@ export default defineConfig({
   server: { headers: crossOriginIsolation },
   preview: { headers: crossOriginIsolation },
   build: { target: 'es2022' },
+  // Unit tests sit beside the code; Playwright runs e2e/ on its own.
+  test: { include: ['src/**/*.test.ts'] },
 });

@@ -17,3 +17,7 @@ export const STORIES_HF_DIR = `${GENERATED}/stories260K-hf`;
 /** A synthetic GGUF with MANY_TENSORS tiny tensors, for the windowed tensor table. */
 export const MANY_TENSORS_GGUF = `${GENERATED}/many-tensors.gguf`;
 export const MANY_TENSORS = 12_000;
+
+export const RANDOM_Q4_K_GGUF = `${FIXTURES}/quant/random-llama-256x4/pure/random-llama-256x4-Q4_K.gguf`;
+/** llama.cpp's own dequantization of blk.0.ffn_down.weight of the Q4_K file, raw little-endian float32. */
+export const RANDOM_Q4_K_FFN_DOWN_F32 = `${FIXTURES}/quant/random-llama-256x4/dequant/Q4_K/blk.0.ffn_down.weight.f32`;

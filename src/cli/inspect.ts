@@ -4,7 +4,8 @@ import { openModels, type ModelHandle, type ModelView } from '../formats/model';
 import { GgufValueType, type GgufArray } from '../formats/gguf';
 import { openFiles } from './node-files';
 import type { ParsedArgs } from './args';
-import { formatBytes, formatCount, table } from './format';
+import { table } from './table';
+import { humanBytes, humanCount } from '../app/format';
 
 export async function inspectCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   if (args.positional.length === 0) throw new Error('usage: inspect FILE... [--json]');
@@ -44,9 +45,9 @@ function jsonValue(type: GgufValueType, value: unknown): unknown {
 function modelText(v: ModelView): string {
   const s = v.summary;
   const lines = [
-    `${v.name}  (${v.format}${v.version !== null ? ` v${v.version}` : ''}, ${formatBytes(s.fileSize)})`,
+    `${v.name}  (${v.format}${v.version !== null ? ` v${v.version}` : ''}, ${humanBytes(s.fileSize)})`,
     `  architecture    ${s.architecture ?? '?'}${s.name && s.name !== v.name ? `  "${s.name}"` : ''}`,
-    `  parameters      ${formatCount(s.parameterCount)} (${s.parameterCount})`,
+    `  parameters      ${humanCount(s.parameterCount)} (${s.parameterCount})`,
     `  layers          ${s.layers ?? '?'}   heads ${s.heads ?? '?'} / kv ${s.kvHeads ?? '?'}   embedding ${s.embeddingSize ?? '?'}`,
     `  context         ${s.contextLength ?? '?'}   vocab ${s.vocabSize ?? '?'}`,
     `  rope            dims ${s.rope.dimensions ?? '?'}  base ${s.rope.freqBase ?? 'default'}  scaling ${s.rope.scaling ?? 'none'}`,
@@ -54,7 +55,7 @@ function modelText(v: ModelView): string {
   ];
   if (s.quantizedLayout) lines.push(`  quantized as    ${s.quantizedLayout.scheme} ${s.quantizedLayout.bits ?? '?'}-bit, group ${s.quantizedLayout.groupSize ?? '?'}`);
   lines.push('', '  quantization mix');
-  lines.push(table(['type', 'tensors', 'bytes'], s.quantMix.map((m) => [m.type, String(m.tensors), formatBytes(m.bytes)]), '    '));
+  lines.push(table(['type', 'tensors', 'bytes'], s.quantMix.map((m) => [m.type, String(m.tensors), humanBytes(m.bytes)]), '    '));
   lines.push('', `  metadata (${v.metadata.length} keys)`);
   for (const m of v.metadata) {
     const value = m.arrayLength !== undefined ? `[${m.arrayLength} items] ${JSON.stringify(m.preview?.slice(0, 8))}${m.arrayLength > 8 ? '…' : ''}` : JSON.stringify(m.value);

@@ -8,7 +8,7 @@ import type { QuantizeOptions } from '../quant/recipes';
 import { openFiles } from './node-files';
 import { FileSink } from './file-sink';
 import { option, UsageError, type ParsedArgs } from './args';
-import { formatBytes } from './format';
+import { humanBytes } from '../app/format';
 
 function quantizeOptions(args: ParsedArgs): QuantizeOptions {
   const recipe = option(args, 'type');
@@ -55,7 +55,7 @@ export async function quantizeCommand(args: ParsedArgs, out: (s: string) => void
   if (args.switches.has('json')) {
     out(JSON.stringify({ output: outPath, bytes, seconds, tensors: plan.map((p) => ({ name: p.name, from: p.from.name, to: p.to.name, reason: p.reason })) }));
   } else {
-    out(`wrote ${outPath}: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s`);
+    out(`wrote ${outPath}: ${humanBytes(bytes)} in ${seconds.toFixed(2)} s`);
   }
   return 0;
 }
@@ -65,6 +65,6 @@ export async function dequantizeCommand(args: ParsedArgs, out: (s: string) => vo
   if (!inPath || !outPath) throw new UsageError('usage: dequantize IN.gguf OUT.gguf');
   const { blob, gguf } = await openInput(inPath);
   const bytes = await FileSink.writeAtomically(outPath, (sink) => dequantizeModel(blob, gguf, sink, { onProgress: progressPrinter(err, false) }));
-  out(`wrote ${outPath}: ${formatBytes(bytes)}`);
+  out(`wrote ${outPath}: ${humanBytes(bytes)}`);
   return 0;
 }

@@ -125,3 +125,15 @@ describe('openModels', () => {
     expect(layerOf('token_embd.weight')).toBeNull();
   });
 });
+
+describe('safetensors metadata arrays', () => {
+  it('pages through long config.json arrays', async () => {
+    const blob = await safetensorsBlob([zeros('w', 'F32', [1], 4)]);
+    const layerTypes = Array.from({ length: 100 }, (_, i) => (i % 4 === 3 ? 'full_attention' : 'sliding_attention'));
+    const { handles } = await openModels([{ name: 'model.safetensors', blob }, json('config.json', { layer_types: layerTypes })]);
+    const entry = handles[0]!.view.metadata.find((m) => m.key === 'config.json: layer_types')!;
+    expect(entry.arrayLength).toBe(100);
+    expect(entry.preview).toHaveLength(64);
+    expect(await handles[0]!.metadataArray(entry.key, 96, 10)).toEqual(['sliding_attention', 'sliding_attention', 'sliding_attention', 'full_attention']);
+  });
+});

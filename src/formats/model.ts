@@ -94,7 +94,8 @@ export class ModelHandle {
     readonly view: ModelView,
     /** Tensor name → where its bytes are and how to decode them. */
     private readonly tensorSources: Map<string, { blob: Blob; offset: number; bytes: number; elements: number; type: GgmlTypeTraits | null }>,
-    private readonly arrays: Map<string, GgufArray>,
+    /** Metadata arrays by key: GGUF arrays, or JSON arrays from config.json. */
+    private readonly arrays: Map<string, GgufArray | unknown[]>,
     /** The parsed GGUF header, for engines that run or quantize the model. */
     readonly gguf: GgufFile | null,
     readonly blobs: NamedBlob[],
@@ -211,7 +212,7 @@ async function openGguf(f: NamedBlob): Promise<ModelHandle> {
     hasChatTemplate: metaString(file, 'tokenizer.chat_template') !== undefined,
     quantizedLayout: null,
   });
-  const arrays = new Map<string, GgufArray>();
+  const arrays = new Map<string, GgufArray | unknown[]>();
   for (const kv of file.kv) if (kv.type === GgufValueType.ARRAY) arrays.set(kv.key, kv.value as GgufArray);
   const view: ModelView = {
     id: newId(), name: f.name, format: 'gguf', version: file.version, files: [{ name: f.name, size: f.blob.size }],
@@ -240,13 +241,19 @@ function metadataEntry(kv: GgufKV): MetadataEntry {
   };
 }
 
-function arrayItems(arr: GgufArray, start: number, end: number): (string | number | boolean)[] {
+function arrayItems(arr: GgufArray | unknown[], start: number, end: number): (string | number | boolean)[] {
+  const items: ArrayLike<unknown> = Array.isArray(arr) ? arr : arr.items;
   const out: (string | number | boolean)[] = [];
-  for (let i = Math.max(0, start); i < Math.min(end, arr.items.length); i++) {
-    const v = arr.items[i]!;
-    out.push(typeof v === 'bigint' ? v.toString() : typeof v === 'object' ? `[array of ${(v as GgufArray).items.length}]` : v);
-  }
+  for (let i = Math.max(0, start); i < Math.min(end, items.length); i++) out.push(displayItem(items[i]));
   return out;
+}
+
+/** One array item as the UI shows it: bigints as text, nested arrays and objects summarized or as JSON. */
+function displayItem(v: unknown): string | number | boolean {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v !== null && typeof v === 'object' && 'itemType' in v) return `[array of ${(v as GgufArray).items.length}]`;
+  return JSON.stringify(v);
 }
 
 // ---- safetensors ----------------------------------------------------------------
@@ -290,7 +297,12 @@ async function openSafetensors(shards: NamedBlob[], companionFiles: NamedBlob[],
   const quantizedLayout = detectQuantizedLayout(tensors, config);
   const heads = num('num_attention_heads');
   const hidden = num('hidden_size');
-  for (const [key, value] of Object.entries(config)) metadata.push(jsonMetadataEntry(`config.json: ${key}`, value));
+  const arrays = new Map<string, unknown[]>();
+  for (const [key, value] of Object.entries(config)) {
+    const entry = jsonMetadataEntry(`config.json: ${key}`, value);
+    metadata.push(entry);
+    if (Array.isArray(value)) arrays.set(entry.key, value);
+  }
 
   const architectures = config.architectures;
   const summary = summarize(tensors, fileSize, {
@@ -314,7 +326,7 @@ async function openSafetensors(shards: NamedBlob[], companionFiles: NamedBlob[],
     id: newId(), name: summary.name ?? sorted[0]!.name, format: 'safetensors', version: null,
     files: [...sorted, ...companionFiles].map((f) => ({ name: f.name, size: f.blob.size })), summary, metadata, tensors,
   };
-  return new ModelHandle(view, sources, new Map(), null, [...sorted, ...companionFiles], companions);
+  return new ModelHandle(view, sources, arrays, null, [...sorted, ...companionFiles], companions);
 }
 
 /** With an index file, every shard it names must be present, and every tensor it maps must be found. */
@@ -329,7 +341,7 @@ function checkShardsAgainstIndex(shards: NamedBlob[], index: unknown): void {
 
 function jsonMetadataEntry(key: string, value: unknown): MetadataEntry {
   if (Array.isArray(value)) {
-    return { key, type: 'array', value: null, arrayLength: value.length, preview: value.slice(0, ARRAY_PREVIEW_LENGTH).map((v) => (typeof v === 'object' ? JSON.stringify(v) : v)) };
+    return { key, type: 'array', value: null, arrayLength: value.length, preview: arrayItems(value, 0, ARRAY_PREVIEW_LENGTH) };
   }
   if (value === null || typeof value === 'object') return { key, type: value === null ? 'null' : 'object', value: JSON.stringify(value) };
   return { key, type: typeof value, value: value as string | number | boolean };

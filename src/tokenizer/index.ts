@@ -139,7 +139,7 @@ class GgufTokenizer implements Tokenizer {
     const { vocab } = this;
     let start = 0;
     let end = ids.length;
-    // Only SentencePiece adds a space prefix, so only it strips one from the first piece.
+    // A tokenizer that puts a space before the text takes it off the first piece again.
     let stripSpace = vocab.addSpacePrefix;
     if (opts.removeSpecial && vocab.addBos && end > 0 && ids[0] === vocab.bos) {
       stripSpace = false;

@@ -15,6 +15,7 @@ describe('codepointFlags', () => {
     expect(category('\u3000')).toBe(CpFlag.SEPARATOR);
     expect(category('\u200b')).toBe(CpFlag.CONTROL); // Cf
     expect(category('\u0378')).toBe(CpFlag.UNDEFINED); // unassigned
+    expect(category('\u1c89')).toBe(CpFlag.UNDEFINED); // Unicode 16: newer than llama.cpp's tables
     expect(codepointFlags(0xd800)).toBe(CpFlag.CONTROL); // surrogate
     expect(codepointFlags(0x110000)).toBe(0);
   });

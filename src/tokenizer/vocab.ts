@@ -4,6 +4,7 @@
 import { GgufValueType, metaArray, metaString, metaValue, type GgufFile } from '../formats/gguf';
 import { TokenizerError } from './errors';
 import { preTokenizerConfig, type PreTokenizerConfig } from './pretokenize';
+import { utf8Encode } from './unicode';
 
 /** Per-token attribute bits (llama_token_attr). */
 export const TokenAttr = {
@@ -43,8 +44,6 @@ export interface Vocab {
   bos: number | undefined;
   eos: number | undefined;
   eot: number | undefined;
-  eom: number | undefined;
-  unk: number | undefined;
   addBos: boolean;
   addEos: boolean;
   addSpacePrefix: boolean;
@@ -149,7 +148,6 @@ export function loadVocab(file: GgufFile): Vocab {
   // Defaults per model type, then metadata overrides.
   const bos = specialId(file, 'bos_token_id', kind === 'spm' ? 1 : pre?.noBos ? undefined : 11, n);
   const eos = specialId(file, 'eos_token_id', kind === 'spm' ? 2 : 11, n);
-  const unk = specialId(file, 'unknown_token_id', kind === 'spm' ? 0 : undefined, n);
   let eot = specialId(file, 'eot_token_id', undefined, n);
   let eom = specialId(file, 'eom_token_id', undefined, n);
   let fimPad = specialId(file, 'fim_pad_token_id', undefined, n);
@@ -198,13 +196,15 @@ export function loadVocab(file: GgufFile): Vocab {
   for (let id = 0; id < n; id++) {
     if (attrs[id]! & (TokenAttr.CONTROL | TokenAttr.USER_DEFINED | TokenAttr.UNKNOWN)) specialTokens.push(id);
   }
-  specialTokens.sort((a, b) => texts[b]!.length - texts[a]!.length || a - b);
+  // Longest first by UTF-8 length, as llama.cpp compares them.
+  const byteLength = new Map(specialTokens.map((id) => [id, utf8Encode(texts[id]!).length]));
+  specialTokens.sort((a, b) => byteLength.get(b)! - byteLength.get(a)! || a - b);
 
   applyModelSpecificAttrs(file, ids, attrs, specialTokens);
 
   return {
     kind, tokens: texts, ids, scores, attrs, merges, pre,
-    bos, eos, eot, eom, unk,
+    bos, eos, eot,
     addBos, addEos, addSpacePrefix,
     cleanSpaces: pre ? pre.cleanSpaces : false,
     ignoreMerges: pre ? pre.ignoreMerges : false,
@@ -226,10 +226,10 @@ function dropConflictingEog(texts: readonly string[], attrs: Uint16Array, eog: S
     eog.delete(end);
     attrs[end] = TokenAttr.USER_DEFINED;
   }
-  const eosText = eogByText.get('</s>');
-  if (eosText !== undefined && has('<|tool_response>')) {
-    eog.delete(eosText);
-    attrs[eosText] = TokenAttr.NORMAL;
+  const closeTag = eogByText.get('</s>');
+  if (closeTag !== undefined && has('<|tool_response>')) {
+    eog.delete(closeTag);
+    attrs[closeTag] = TokenAttr.NORMAL;
   }
 }
 

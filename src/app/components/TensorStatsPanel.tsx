@@ -42,7 +42,7 @@ export function TensorStatsPanel({ model }: { model: ModelView }) {
             <Stat label="Std. dev." value={statValue(result.stats.std)} testId="stat-std" />
             <Stat label="NaN" value={exact(result.stats.nanCount)} testId="stat-nan" warn={result.stats.nanCount > 0} />
             <Stat label="Inf" value={exact(result.stats.infCount)} testId="stat-inf" warn={result.stats.infCount > 0} />
-            <Stat label={`Outliers (>${OUTLIER_STDS}σ)`} value={percent(result.stats.outlierFraction)} testId="stat-outliers" />
+            <Stat label={`Outliers (>${OUTLIER_STDS} std)`} value={percent(result.stats.outlierFraction)} testId="stat-outliers" />
           </dl>
           <Histogram min={result.stats.histogram.min} max={result.stats.histogram.max} bins={result.stats.histogram.bins} />
         </>
