@@ -84,3 +84,11 @@ export function itemText(item: string | number | boolean | null, type = ''): str
   if (typeof item === 'number' && /\bf32\b/.test(type)) return float32Text(item);
   return String(item);
 }
+
+/** Durations for "time left": 4.2 → "5 s", 135 → "2 min 15 s", 7260 → "2 h 1 min". Rounded up, never "0 s" before the end. */
+export function durationText(seconds: number): string {
+  const whole = Math.max(0, Math.ceil(seconds));
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
+}

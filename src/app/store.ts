@@ -2,13 +2,17 @@
 // selected, and results fetched from the inspector worker. Components read it
 // with selectors and change it only through the actions below.
 
+import { proxy } from 'comlink';
 import { create } from 'zustand';
 import type { ModelView, NamedBlob, OpenError } from '../formats/model';
+import type { QuantizeProgress } from '../quant/quantize-model';
+import type { QuantizeOptions } from '../quant/recipes';
 import type { TensorStats } from '../quant/tensor-stats';
-import type { OpenResult } from '../worker/inspector.worker';
+import type { OpenResult, QuantizePlan } from '../worker/inspector.worker';
 import { inspector } from './inspector-client';
+import { DEFAULT_FORM, parseQuantizeForm, variantFileName, type QuantizeForm } from './quantize-form';
 
-export type InspectorTab = 'overview' | 'metadata' | 'tensors';
+export type InspectorTab = 'overview' | 'metadata' | 'tensors' | 'quantize';
 export type TensorColumn = 'name' | 'type' | 'shape' | 'elements' | 'bytes' | 'offset';
 export interface TensorSort {
   column: TensorColumn;
@@ -31,6 +35,27 @@ export interface ArrayItems {
 export interface PendingJob {
   id: number;
   label: string;
+}
+
+/** The plan for the selected model and the current settings. */
+export type PlanResult =
+  | { status: 'loading' }
+  | { status: 'done'; plan: QuantizePlan }
+  | { status: 'error'; message: string };
+
+/** The latest quantization run; the Quantize panel of its source model shows it. */
+export type QuantizeRun =
+  | { status: 'running'; sourceId: string; fileName: string; progress: QuantizeProgress | null; cancelling: boolean }
+  | { status: 'done'; sourceId: string; fileName: string; variantId: string; storage: 'opfs' | 'memory' }
+  | { status: 'cancelled'; sourceId: string; fileName: string }
+  | { status: 'error'; sourceId: string; fileName: string; message: string };
+
+/** A model made by quantizing another one in the page. */
+export interface Variant {
+  sourceName: string;
+  recipe: string;
+  /** The output file, for downloading. */
+  file: File;
 }
 
 export interface FileError extends OpenError {
@@ -58,6 +83,12 @@ interface PlaygroundState {
   tensorFilter: string;
   tensorSort: TensorSort;
   metadataFilter: string;
+  quantizeForm: QuantizeForm;
+  /** Plan per model id; only the latest request's answer is kept. */
+  quantizePlans: Record<string, PlanResult>;
+  quantizeRun: QuantizeRun | null;
+  /** Quantization results by model id. */
+  variants: Record<string, Variant>;
 
   openFiles(files: NamedBlob[], skipped?: string[]): Promise<void>;
   openDemo(): Promise<void>;
@@ -70,6 +101,10 @@ interface PlaygroundState {
   setMetadataFilter(text: string): void;
   selectTensor(name: string): Promise<void>;
   loadArrayItems(key: string): Promise<void>;
+  setQuantizeForm(form: QuantizeForm): void;
+  planQuantization(modelId: string, options: QuantizeOptions): Promise<void>;
+  startQuantization(): Promise<void>;
+  cancelQuantization(): void;
 }
 
 export const statsKey = (modelId: string, tensor: string) => `${modelId}\u0000${tensor}`;
@@ -77,6 +112,8 @@ export const arrayKey = (modelId: string, key: string) => `${modelId}\u0000${key
 
 let nextJobId = 1;
 let nextErrorId = 1;
+/** Numbers plan requests, so that an answer to outdated settings is dropped. */
+let latestPlanRequest = 0;
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -116,6 +153,10 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
     tensorFilter: '',
     tensorSort: { column: 'offset', descending: false },
     metadataFilter: '',
+    quantizeForm: DEFAULT_FORM,
+    quantizePlans: {},
+    quantizeRun: null,
+    variants: {},
 
     async openFiles(files, skipped = []) {
       set({ skipped });
@@ -138,11 +179,15 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
       set((s) => {
         const models = s.models.filter((m) => m.id !== id);
         const { [id]: _closed, ...selectedTensor } = s.selectedTensor;
+        const { [id]: _plan, ...quantizePlans } = s.quantizePlans;
+        const { [id]: _variant, ...variants } = s.variants;
         const prefix = `${id}\u0000`;
         const keep = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).filter(([k]) => !k.startsWith(prefix)));
         return {
           models,
           selectedTensor,
+          quantizePlans,
+          variants,
           stats: keep(s.stats),
           arrays: keep(s.arrays),
           selectedModelId: s.selectedModelId === id ? (models[0]?.id ?? null) : s.selectedModelId,
@@ -207,6 +252,57 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
         next = { ...current, loading: false, error: messageOf(e) };
       }
       if (get().models.some((m) => m.id === model.id)) set((s) => ({ arrays: { ...s.arrays, [k]: next } }));
+    },
+
+    setQuantizeForm(form) {
+      set({ quantizeForm: form });
+    },
+
+    async planQuantization(modelId, options) {
+      const request = ++latestPlanRequest;
+      const keepIfLatest = (result: PlanResult) => {
+        if (request === latestPlanRequest && get().models.some((m) => m.id === modelId)) {
+          set((s) => ({ quantizePlans: { ...s.quantizePlans, [modelId]: result } }));
+        }
+      };
+      keepIfLatest({ status: 'loading' });
+      try {
+        keepIfLatest({ status: 'done', plan: await inspector().planQuantization(modelId, options) });
+      } catch (e) {
+        keepIfLatest({ status: 'error', message: messageOf(e) });
+      }
+    },
+
+    async startQuantization() {
+      const source = get().models.find((m) => m.id === get().selectedModelId);
+      const parsed = parseQuantizeForm(get().quantizeForm);
+      if (!source || !parsed.ok || get().quantizeRun?.status === 'running') return;
+      const sourceId = source.id;
+      const fileName = variantFileName(source.name, parsed.options.recipe);
+      set({ quantizeRun: { status: 'running', sourceId, fileName, progress: null, cancelling: false } });
+      const onProgress = proxy((progress: QuantizeProgress) => {
+        set((s) => (s.quantizeRun?.status === 'running' ? { quantizeRun: { ...s.quantizeRun, progress } } : {}));
+      });
+      try {
+        const outcome = await inspector().quantize(sourceId, parsed.options, fileName, onProgress);
+        if (outcome.status === 'cancelled') {
+          set({ quantizeRun: { status: 'cancelled', sourceId, fileName } });
+          return;
+        }
+        const variant: Variant = { sourceName: source.name, recipe: parsed.options.recipe, file: outcome.file };
+        set((s) => ({
+          models: [...s.models, outcome.model],
+          variants: { ...s.variants, [outcome.model.id]: variant },
+          quantizeRun: { status: 'done', sourceId, fileName, variantId: outcome.model.id, storage: outcome.storage },
+        }));
+      } catch (e) {
+        set({ quantizeRun: { status: 'error', sourceId, fileName, message: messageOf(e) } });
+      }
+    },
+
+    cancelQuantization() {
+      set((s) => (s.quantizeRun?.status === 'running' ? { quantizeRun: { ...s.quantizeRun, cancelling: true } } : {}));
+      void inspector().cancelQuantization();
     },
   };
 });
