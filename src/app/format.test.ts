@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countText, exact, float32Text, humanBytes, humanCount, itemText, percent, shapeText, statValue } from './format';
+import { countText, durationText, exact, float32Text, humanBytes, humanCount, itemText, percent, shapeText, statValue } from './format';
 
 describe('humanCount', () => {
   it('writes parameter counts as model cards do', () => {
@@ -50,5 +50,16 @@ describe('float32Text', () => {
     expect(itemText(Math.fround(1e-5), 'f32')).toBe('0.00001');
     expect(itemText(Math.fround(-3.2), 'array<f32>')).toBe('-3.2');
     expect(itemText(Math.fround(1e-5), 'f64')).toBe(String(Math.fround(1e-5)));
+  });
+});
+
+describe('durationText', () => {
+  it('rounds up to seconds, minutes or hours', () => {
+    expect(durationText(0)).toBe('0 s');
+    expect(durationText(4.2)).toBe('5 s');
+    expect(durationText(59.5)).toBe('1 min 0 s');
+    expect(durationText(135)).toBe('2 min 15 s');
+    expect(durationText(7260)).toBe('2 h 1 min');
+    expect(durationText(-3)).toBe('0 s');
   });
 });

@@ -37,11 +37,15 @@ export interface PendingJob {
   label: string;
 }
 
-/** The plan for the selected model and the current settings. */
-export type PlanResult =
+/** A model's plan for the settings it was asked for (optionsKey), while they are current or being replaced. */
+export type PlanResult = { optionsKey: string } & (
   | { status: 'loading' }
   | { status: 'done'; plan: QuantizePlan }
-  | { status: 'error'; message: string };
+  | { status: 'error'; message: string }
+);
+
+/** Identifies a set of options, so that a plan can be matched to the settings it was made for. */
+export const optionsKeyOf = (options: QuantizeOptions) => JSON.stringify(options);
 
 /** The latest quantization run; the Quantize panel of its source model shows it. */
 export type QuantizeRun =
@@ -103,7 +107,7 @@ interface PlaygroundState {
   loadArrayItems(key: string): Promise<void>;
   setQuantizeForm(form: QuantizeForm): void;
   planQuantization(modelId: string, options: QuantizeOptions): Promise<void>;
-  startQuantization(): Promise<void>;
+  startQuantization(modelId: string): Promise<void>;
   cancelQuantization(): void;
 }
 
@@ -260,21 +264,22 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
 
     async planQuantization(modelId, options) {
       const request = ++latestPlanRequest;
+      const optionsKey = optionsKeyOf(options);
       const keepIfLatest = (result: PlanResult) => {
         if (request === latestPlanRequest && get().models.some((m) => m.id === modelId)) {
           set((s) => ({ quantizePlans: { ...s.quantizePlans, [modelId]: result } }));
         }
       };
-      keepIfLatest({ status: 'loading' });
+      keepIfLatest({ optionsKey, status: 'loading' });
       try {
-        keepIfLatest({ status: 'done', plan: await inspector().planQuantization(modelId, options) });
+        keepIfLatest({ optionsKey, status: 'done', plan: await inspector().planQuantization(modelId, options) });
       } catch (e) {
-        keepIfLatest({ status: 'error', message: messageOf(e) });
+        keepIfLatest({ optionsKey, status: 'error', message: messageOf(e) });
       }
     },
 
-    async startQuantization() {
-      const source = get().models.find((m) => m.id === get().selectedModelId);
+    async startQuantization(modelId) {
+      const source = get().models.find((m) => m.id === modelId);
       const parsed = parseQuantizeForm(get().quantizeForm);
       if (!source || !parsed.ok || get().quantizeRun?.status === 'running') return;
       const sourceId = source.id;

@@ -2,6 +2,7 @@
 
 import { quantizeTensor } from '../quant/quantize';
 import { ggmlTypeByName } from '../quant/types';
+import { loadWasmQuantizer } from '../quant/wasm-quantize';
 
 export const QUANT_BENCH_TYPES = ['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
@@ -32,5 +33,19 @@ export function benchQuantize(types = QUANT_BENCH_TYPES, elements = 4096 * 1024,
     quantizeTensor(type, weights, rowLength);
     const seconds = (performance.now() - t0) / 1000;
     return { type: name, seconds, mbPerSecond: (elements * 4) / 1e6 / seconds };
+  });
+}
+
+/** The same measurement for the WASM SIMD quantizers, on the types they support. */
+export async function benchWasmQuantize(types = QUANT_BENCH_TYPES, elements = 4096 * 1024): Promise<QuantBenchResult[]> {
+  const quantizer = await loadWasmQuantizer();
+  const weights = randomWeights(elements);
+  const supported = types.map((name) => ggmlTypeByName(name)!).filter((type) => quantizer.supports(type));
+  return supported.map((type) => {
+    quantizer.quantize(type, weights.subarray(0, 4096 * 16)); // warm up
+    const t0 = performance.now();
+    quantizer.quantize(type, weights);
+    const seconds = (performance.now() - t0) / 1000;
+    return { type: type.name, seconds, mbPerSecond: (elements * 4) / 1e6 / seconds };
   });
 }

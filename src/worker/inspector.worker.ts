@@ -101,7 +101,7 @@ const inspector = {
     return {
       tensors: plan.map((p) => ({ name: p.name, shape: p.shape, from: p.from.name, to: p.to.name, reason: p.reason })),
       tensorBytes,
-      // The output keeps the source's metadata and tensor list; only the two quantization stamps are added.
+      // The output's header is the source's (same metadata and tensor list) plus two small quantization stamps.
       estimatedFileBytes: gguf.dataOffset + tensorBytes,
       bitsPerWeight: elements > 0 ? (tensorBytes * 8) / elements : 0,
     };

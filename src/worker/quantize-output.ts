@@ -76,14 +76,15 @@ class OpfsOutput implements QuantizeOutput {
   readonly storage = 'opfs';
   readonly sink: ByteSink;
   private closed = false;
-  private finished = false;
 
   private constructor(
     private readonly folder: FileSystemDirectoryHandle,
     private readonly handle: FileSystemFileHandle,
     private readonly access: FileSystemSyncAccessHandle,
-    /** Unique within the session folder. */
-    private readonly storedName: string,
+    /** The file's name in the folder now: temporary while writing, final after finish(). */
+    private storedName: string,
+    /** The name when finished, unique within the session folder. */
+    private readonly finalName: string,
     /** The model's name, which downloads keep. */
     private readonly fileName: string,
   ) {
@@ -97,13 +98,14 @@ class OpfsOutput implements QuantizeOutput {
     };
   }
 
-  static async create(folder: FileSystemDirectoryHandle, storedName: string, fileName: string): Promise<OpfsOutput> {
+  static async create(folder: FileSystemDirectoryHandle, finalName: string, fileName: string): Promise<OpfsOutput> {
     // Without `move` there is no rename: the file is written under its final name and discard() alone keeps things clean.
-    const handle = await folder.getFileHandle(canRename ? `${storedName}.partial` : storedName, { create: true });
+    const writingName = canRename ? `${finalName}.partial` : finalName;
+    const handle = await folder.getFileHandle(writingName, { create: true });
     try {
-      return new OpfsOutput(folder, handle, await handle.createSyncAccessHandle(), storedName, fileName);
+      return new OpfsOutput(folder, handle, await handle.createSyncAccessHandle(), writingName, finalName, fileName);
     } catch (e) {
-      await folder.removeEntry(handle.name).catch(() => undefined);
+      await folder.removeEntry(writingName).catch(() => undefined);
       throw e;
     }
   }
@@ -111,16 +113,17 @@ class OpfsOutput implements QuantizeOutput {
   async finish(): Promise<File> {
     this.access.flush();
     this.close();
-    if (canRename) await (this.handle as MovableFileHandle).move(this.storedName);
-    this.finished = true;
+    if (this.storedName !== this.finalName) {
+      await (this.handle as MovableFileHandle).move(this.finalName);
+      this.storedName = this.finalName;
+    }
     const stored = await this.handle.getFile();
     return new File([stored], this.fileName, { lastModified: stored.lastModified });
   }
 
   async discard(): Promise<void> {
     this.close();
-    // After a rename the handle has the final name; before it, the temporary one.
-    await this.folder.removeEntry(this.finished || !canRename ? this.storedName : `${this.storedName}.partial`).catch(() => undefined);
+    await this.folder.removeEntry(this.storedName).catch(() => undefined);
   }
 
   private close(): void {

@@ -1,21 +1,26 @@
-// One model in the inspector: its header (format, files) and three tabs:
-// overview, metadata, tensors.
+// One model in the inspector: its header (format, files; for a quantization
+// result its source and a download) and four tabs: overview, metadata,
+// tensors, quantize.
 
 import type { ModelView } from '../../formats/model';
 import { exact, humanBytes, humanCount } from '../format';
 import { usePlayground, type InspectorTab } from '../store';
+import { DownloadLink } from './DownloadLink';
 import { MetadataTable } from './MetadataTable';
 import { Overview } from './Overview';
+import { QuantizePanel } from './QuantizePanel';
 import { TensorStatsPanel } from './TensorStatsPanel';
 import { TensorTable } from './TensorTable';
 
 export function ModelInspector({ model }: { model: ModelView }) {
   const tab = usePlayground((s) => s.tab);
   const setTab = usePlayground((s) => s.setTab);
+  const variant = usePlayground((s) => s.variants[model.id]);
   const tabs: { id: InspectorTab; label: string }[] = [
     { id: 'overview', label: 'Overview' },
     { id: 'metadata', label: `Metadata (${exact(model.metadata.length)})` },
     { id: 'tensors', label: `Tensors (${exact(model.tensors.length)})` },
+    { id: 'quantize', label: 'Quantize' },
   ];
   const format = model.format === 'gguf' ? `GGUF v${model.version ?? '?'}` : 'safetensors';
   return (
@@ -29,6 +34,11 @@ export function ModelInspector({ model }: { model: ModelView }) {
               {model.files.length === 1 ? model.files[0]!.name : `${model.files.length} files`}
             </span>
           </p>
+          {variant && (
+            <p className="variant-line" data-testid="variant-source">
+              Quantized here from <span className="mono">{variant.sourceName}</span> with {variant.recipe}. <DownloadLink file={variant.file} />
+            </p>
+          )}
         </div>
         <nav className="tabs" role="tablist">
           {tabs.map((t) => (
@@ -47,6 +57,7 @@ export function ModelInspector({ model }: { model: ModelView }) {
             <TensorStatsPanel model={model} />
           </div>
         )}
+        {tab === 'quantize' && <QuantizePanel model={model} />}
       </div>
     </div>
   );

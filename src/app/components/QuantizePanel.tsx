@@ -6,9 +6,9 @@
 import { useEffect, useMemo } from 'react';
 import type { ModelView } from '../../formats/model';
 import { exact, humanBytes, shapeText } from '../format';
-import { parseQuantizeForm, RECIPES, TARGET_TYPES, variantFileName, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
+import { parseQuantizeForm, RECIPES, TARGET_TYPES, variantFileName, type ParsedForm, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
 import { progressFigures } from '../quantize-progress';
-import { usePlayground, type QuantizeRun } from '../store';
+import { optionsKeyOf, usePlayground, type PlanResult, type QuantizeRun } from '../store';
 import { DownloadLink } from './DownloadLink';
 
 /** Settings are re-planned this long after the last keystroke. */
@@ -98,12 +98,18 @@ function QuantizeSettings({ model }: { model: ModelView }) {
   );
 }
 
-function PlanCard({ model }: { model: ModelView }) {
+/** The settings as options, and the plan made for exactly these settings (undefined while it is being made). */
+function useCurrentPlan(model: ModelView): { parsed: ParsedForm; optionsKey: string | null; plan: PlanResult | undefined } {
   const form = usePlayground((s) => s.quantizeForm);
-  const result = usePlayground((s) => s.quantizePlans[model.id]);
-  const planQuantization = usePlayground((s) => s.planQuantization);
   const parsed = useMemo(() => parseQuantizeForm(form), [form]);
-  const optionsKey = parsed.ok ? JSON.stringify(parsed.options) : null;
+  const optionsKey = parsed.ok ? optionsKeyOf(parsed.options) : null;
+  const plan = usePlayground((s) => s.quantizePlans[model.id]);
+  return { parsed, optionsKey, plan: plan?.optionsKey === optionsKey ? plan : undefined };
+}
+
+function PlanCard({ model }: { model: ModelView }) {
+  const { parsed, optionsKey, plan: result } = useCurrentPlan(model);
+  const planQuantization = usePlayground((s) => s.planQuantization);
 
   useEffect(() => {
     if (!parsed.ok) return;
@@ -168,11 +174,9 @@ function PlanCard({ model }: { model: ModelView }) {
 }
 
 function QuantizeRunCard({ model }: { model: ModelView }) {
-  const form = usePlayground((s) => s.quantizeForm);
+  const { parsed, plan } = useCurrentPlan(model);
   const run = usePlayground((s) => s.quantizeRun);
-  const plan = usePlayground((s) => s.quantizePlans[model.id]);
   const { startQuantization, cancelQuantization } = usePlayground.getState();
-  const parsed = parseQuantizeForm(form);
   const running = run?.status === 'running';
   const canRun = parsed.ok && plan?.status === 'done' && !running;
   const ownRun = run?.sourceId === model.id ? run : null;
@@ -180,7 +184,7 @@ function QuantizeRunCard({ model }: { model: ModelView }) {
   return (
     <section className="card quantize-run" data-testid="quantize-run">
       <div className="run-actions">
-        <button type="button" className="button primary" disabled={!canRun} onClick={() => void startQuantization()} data-testid="quantize-start">
+        <button type="button" className="button primary" disabled={!canRun} onClick={() => void startQuantization(model.id)} data-testid="quantize-start">
           Quantize to {parsed.ok ? variantFileName(model.name, parsed.options.recipe) : '…'}
         </button>
         {running && run.sourceId !== model.id && <span className="muted">Another model is being quantized.</span>}

@@ -1,5 +1,6 @@
-// The side column: loaded models (click to inspect, × to close), files that
-// could not be opened with the reason, and what is still being read.
+// The side column: loaded models (click to inspect, × to close; quantization
+// results marked as variants of their source), files that could not be opened
+// with the reason, and what is still being read.
 
 import { exact, humanBytes, humanCount } from '../format';
 import { usePlayground } from '../store';
@@ -10,25 +11,34 @@ export function Sidebar() {
   const errors = usePlayground((s) => s.errors);
   const pending = usePlayground((s) => s.pending);
   const skipped = usePlayground((s) => s.skipped);
+  const variants = usePlayground((s) => s.variants);
   const { selectModel, closeModel, dismissError } = usePlayground.getState();
 
   return (
     <aside className="sidebar">
       <h2>Models</h2>
       <ul className="model-list" data-testid="model-list">
-        {models.map((m) => (
-          <li key={m.id} className={m.id === selectedId ? 'selected' : ''} data-testid="model-item">
-            <button type="button" className="model-button" onClick={() => selectModel(m.id)} aria-current={m.id === selectedId}>
-              <span className="model-name" data-testid="model-name" title={m.name}>{m.name}</span>
-              <span className="model-meta">
-                <span className="badge">{m.format === 'gguf' ? 'GGUF' : 'safetensors'}</span> {humanCount(m.summary.parameterCount)} · {humanBytes(m.summary.fileSize)}
-              </span>
-            </button>
-            <button type="button" className="close" onClick={() => closeModel(m.id)} aria-label={`Close ${m.name}`} title="Close">
-              ×
-            </button>
-          </li>
-        ))}
+        {models.map((m) => {
+          const variant = variants[m.id];
+          return (
+            <li key={m.id} className={m.id === selectedId ? 'selected' : ''} data-testid="model-item">
+              <button type="button" className="model-button" onClick={() => selectModel(m.id)} aria-current={m.id === selectedId}>
+                <span className="model-name" data-testid="model-name" title={m.name}>{m.name}</span>
+                <span className="model-meta">
+                  <span className="badge">{m.format === 'gguf' ? 'GGUF' : 'safetensors'}</span> {humanCount(m.summary.parameterCount)} · {humanBytes(m.summary.fileSize)}
+                </span>
+                {variant && (
+                  <span className="model-variant" data-testid="model-variant" title={`Quantized in this page from ${variant.sourceName}`}>
+                    ↳ {variant.recipe} of {variant.sourceName}
+                  </span>
+                )}
+              </button>
+              <button type="button" className="close" onClick={() => closeModel(m.id)} aria-label={`Close ${m.name}`} title="Close">
+                ×
+              </button>
+            </li>
+          );
+        })}
         {pending.map((p) => (
           <li key={`pending-${p.id}`} className="pending" data-testid="loading">
             <span className="spinner" aria-hidden="true" />

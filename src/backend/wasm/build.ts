@@ -1,6 +1,8 @@
-// Compiles the AssemblyScript kernels into two modules: one using relaxed SIMD
-// (fused multiply-add) and a plain-SIMD one for
-// engines without relaxed SIMD. The loader picks whichever the engine accepts.
+// Compiles the AssemblyScript modules:
+//  - the inference kernels (src/backend/wasm/assembly), twice: with relaxed SIMD
+//    (fused multiply-add) and with plain SIMD for engines without relaxed SIMD;
+//    the loader picks whichever the engine accepts;
+//  - the quantizers (src/quant/assembly), plain SIMD only (they need no relaxed ops).
 // Run: npx tsx src/backend/wasm/build.ts
 
 import asc from 'assemblyscript/asc';
@@ -8,27 +10,30 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const entry = `${here}assembly/index.ts`;
+const kernelsEntry = `${here}assembly/index.ts`;
+const quantizeEntry = fileURLToPath(new URL('../../quant/assembly/index.ts', import.meta.url));
 const outDir = `${here}build`;
 
-const variants = [
-  { file: 'kernels-relaxed.wasm', features: ['--enable', 'simd,threads,relaxed-simd'] },
-  { file: 'kernels.wasm', features: ['--enable', 'simd,threads', '--disable', 'relaxed-simd'] },
+const plainSimd = ['--enable', 'simd,threads', '--disable', 'relaxed-simd'];
+const modules = [
+  { entry: kernelsEntry, file: 'kernels-relaxed.wasm', features: ['--enable', 'simd,threads,relaxed-simd'] },
+  { entry: kernelsEntry, file: 'kernels.wasm', features: plainSimd },
+  { entry: quantizeEntry, file: 'quantize.wasm', features: plainSimd },
 ];
 
 mkdirSync(outDir, { recursive: true });
-for (const variant of variants) {
+for (const module of modules) {
   const { error, stderr } = await asc.main([
-    entry,
-    ...variant.features,
+    module.entry,
+    ...module.features,
     '-O3',
     '--runtime', 'stub',
     '--noAssert',
-    '--outFile', `${outDir}/${variant.file}`,
+    '--outFile', `${outDir}/${module.file}`,
   ]);
   if (error) {
     console.error(stderr.toString());
-    throw new Error(`asc failed for ${variant.file}: ${error.message}`);
+    throw new Error(`asc failed for ${module.file}: ${error.message}`);
   }
-  console.log(`built ${outDir}/${variant.file}`);
+  console.log(`built ${outDir}/${module.file}`);
 }

@@ -3,6 +3,7 @@
 // rejects it (e.g. Node 20 without flags). Compiled once per process.
 
 import { BackendError } from '../backend';
+import { readWasmAsset } from './load-wasm';
 
 /** The exports of src/backend/wasm/assembly/index.ts. Pointers are byte offsets into `memory`. */
 export interface KernelExports {
@@ -44,26 +45,11 @@ export function loadKernelModule(): Promise<KernelModule> {
 
 async function compileKernels(): Promise<KernelModule> {
   // Literal URLs so that bundlers (Vite) emit both files as assets.
-  const relaxed = await readAsset(new URL('./build/kernels-relaxed.wasm', import.meta.url));
+  const relaxed = await readWasmAsset(new URL('./build/kernels-relaxed.wasm', import.meta.url));
   if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxedSimd: true };
-  const plain = await readAsset(new URL('./build/kernels.wasm', import.meta.url));
+  const plain = await readWasmAsset(new URL('./build/kernels.wasm', import.meta.url));
   if (!WebAssembly.validate(plain)) throw new BackendError('this JavaScript engine does not support WebAssembly SIMD');
   return { module: await WebAssembly.compile(plain), relaxedSimd: false };
-}
-
-async function readAsset(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-  if (url.protocol === 'file:') {
-    const fsModule = 'node:fs/promises';
-    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
-    try {
-      return new Uint8Array(await readFile(url));
-    } catch (error) {
-      throw new BackendError(`cannot read ${url.pathname} (build the kernels with \`npx tsx src/backend/wasm/build.ts\`): ${String(error)}`);
-    }
-  }
-  const response = await fetch(url);
-  if (!response.ok) throw new BackendError(`cannot fetch ${url.href}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** A fresh instance with its own memory. */

@@ -1,0 +1,182 @@
+// The WASM quantizers against llama-quantize's own output: every tensor that a
+// --pure golden file stores in the type under test, re-quantized from the F32
+// model, must come out byte for byte the same. Property tests add the edge
+// cases real weights rarely hit (zeros of both signs, constants, subnormal and
+// huge magnitudes, exact halfway cases).
+
+import fc from 'fast-check';
+import { openAsBlob } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readGguf, readTensorBytes, type GgufFile } from '../formats/gguf';
+import { dequantize } from './dequantize';
+import { UnsupportedTypeError } from './errors';
+import { f16ToF32, f32ToBf16, f32ToF16 } from './fp16';
+import { quantizeRow } from './quantize';
+import { ggmlTypeByName, type GgmlTypeTraits } from './types';
+import { loadWasmQuantizer, QuantizeLengthError, type WasmQuantizer } from './wasm-quantize';
+
+const FIXTURES = '../shared/fixtures';
+const TYPES = ['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'];
+const MODELS = [
+  { source: `${FIXTURES}/models/random-llama-256x4-f32.gguf`, golden: (t: string) => `${FIXTURES}/quant/random-llama-256x4/pure/random-llama-256x4-${t}.gguf` },
+  { source: `${FIXTURES}/models/stories260K.gguf`, golden: (t: string) => `${FIXTURES}/quant/stories260K/pure/stories260K-${t}.gguf` },
+];
+
+function type(name: string): GgmlTypeTraits {
+  return ggmlTypeByName(name)!;
+}
+
+async function open(path: string): Promise<{ blob: Blob; file: GgufFile }> {
+  const blob = await openAsBlob(path);
+  return { blob, file: await readGguf(blob) };
+}
+
+/** Index of the first differing byte, or -1 when equal. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  if (Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))) return -1;
+  return a.findIndex((byte, i) => byte !== b[i]);
+}
+
+let quantizer: WasmQuantizer;
+beforeAll(async () => {
+  quantizer = await loadWasmQuantizer();
+});
+
+describe.each(MODELS)('WASM quantizers on $source', ({ source, golden }) => {
+  it.each(TYPES)('%s: every tensor equals llama-quantize --pure, byte for byte', async (typeName) => {
+    const model = await open(source);
+    const reference = await open(golden(typeName));
+    const checked: string[] = [];
+    for (const goldenTensor of reference.file.tensors) {
+      // Rows that are not whole blocks stay in a fallback type in the golden file.
+      if (goldenTensor.type.name !== typeName) continue;
+      const sourceTensor = model.file.tensors.find((t) => t.name === goldenTensor.name)!;
+      expect(sourceTensor.type.name).toBe('F32');
+      const values = new Float32Array((await readTensorBytes(model.blob, sourceTensor)).slice().buffer);
+      const expected = await readTensorBytes(reference.blob, goldenTensor);
+      const actual = quantizer.quantize(type(typeName), values);
+      expect({ tensor: goldenTensor.name, firstDifference: firstDifference(actual, expected) }).toEqual({ tensor: goldenTensor.name, firstDifference: -1 });
+      checked.push(goldenTensor.name);
+    }
+    // --pure: every 2-D tensor whose rows are whole blocks is in the type under test.
+    const quantizable = model.file.tensors.filter((t) => t.shape.length === 2 && t.shape[0]! % type(typeName).blockSize === 0);
+    expect(checked.sort()).toEqual(quantizable.map((t) => t.name).sort());
+  });
+});
+
+/** Magnitudes from subnormal to near FLT_MAX, where scales underflow or overflow f16 and 1/d overflows f32. */
+const SCALES = [1, 0.02, 1e-3, 300, 1e-20, 1e-38, 3e-39, 1e-40, 1e-44, 1.4e-45, 1e30, 3.4e38, 65504, 70000];
+
+/** One 32-value block of one of several shapes that stress the scale and rounding logic. */
+const block: fc.Arbitrary<number[]> = fc.oneof(
+  // Random values at any scale.
+  fc.tuple(fc.constantFrom(...SCALES), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 32, maxLength: 32 }))
+    .map(([scale, values]) => values.map((v) => Math.fround(v * scale))),
+  // Zeros of both signs, alone or mixed with a constant.
+  fc.tuple(fc.constantFrom(0, 1, -2.5, 1e-40), fc.array(fc.constantFrom(0, -0, 1), { minLength: 32, maxLength: 32 }))
+    .map(([c, pattern]) => pattern.map((p) => (p === 1 ? c : p))),
+  // Halves: with amax 127 (Q8_0) or a max of ±8 / ±16 (Q4_0 / Q5_0) the scale is exactly 1 or ½ and x/d lands on .5.
+  fc.tuple(fc.constantFrom(127, -127, 8, -8, 16, -16, 15, 31), fc.array(fc.integer({ min: -254, max: 254 }), { minLength: 31, maxLength: 31 }), fc.nat(31))
+    .map(([extreme, halves, at]) => {
+      const values = halves.map((h) => Math.max(-Math.abs(extreme), Math.min(Math.abs(extreme), h / 2)));
+      values.splice(at, 0, extreme);
+      return values;
+    }),
+  // +a and −a both present: the reference keeps whichever comes first.
+  fc.tuple(fc.double({ min: 1e-3, max: 1e3, noNaN: true }), fc.array(fc.constantFrom(-1, -0.5, 0, 0.25, 1), { minLength: 32, maxLength: 32 }))
+    .map(([a, pattern]) => pattern.map((p) => Math.fround(a * p))),
+);
+
+/** Rows of 1 to 4 blocks. */
+const row = fc.array(block, { minLength: 1, maxLength: 4 }).map((blocks) => Float32Array.from(blocks.flat()));
+
+describe('WASM quantizers, properties', () => {
+  it.each(TYPES)('%s equals the TypeScript reference quantizer on edge-case rows', (typeName) => {
+    const t = type(typeName);
+    fc.assert(
+      fc.property(row, (values) => {
+        const expected = new Uint8Array(quantizer.quantize(t, values).length);
+        quantizeRow(t, values, expected);
+        expect(quantizer.quantize(t, values)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('F16 and BF16 equal the scalar conversions of fp16.ts, element by element, for rows of any length', () => {
+    const floats = fc.float32Array({ noNaN: true, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.oneof(floats, row), (values) => {
+        const f16 = new Uint16Array(quantizer.quantize(type('F16'), values).buffer);
+        const bf16 = new Uint16Array(quantizer.quantize(type('BF16'), values).buffer);
+        expect(Array.from(f16)).toEqual(Array.from(values, f32ToF16));
+        expect(Array.from(bf16)).toEqual(Array.from(values, f32ToBf16));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each(['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1'])('%s: stored scales are the f16 of the block scale, and values come back within one step', (typeName) => {
+    const t = type(typeName);
+    const steps = { Q8_0: 127, Q4_0: 8, Q4_1: 15, Q5_0: 16, Q5_1: 31 }[typeName]!;
+    const moderate = fc.array(
+      fc.tuple(fc.constantFrom(1, 0.02, 1e-3, 300), fc.array(fc.integer({ min: -1e6, max: 1e6 }), { minLength: 32, maxLength: 32 }))
+        .map(([scale, values]) => values.map((v) => Math.fround((v / 1e6) * scale))),
+      { minLength: 1, maxLength: 4 },
+    );
+    fc.assert(
+      fc.property(moderate, (blocks) => {
+        const values = Float32Array.from(blocks.flat());
+        const bytes = quantizer.quantize(t, values);
+        const restored = dequantize(t, bytes, values.length);
+        blocks.forEach((b, i) => {
+          const range = typeName === 'Q4_1' || typeName === 'Q5_1' ? Math.max(...b) - Math.min(...b) : Math.max(...b.map(Math.abs));
+          const d = f16ToF32(bytes[i * t.bytesPerBlock]! | (bytes[i * t.bytesPerBlock + 1]! << 8));
+          // f16 keeps 11 significant bits (and absolute steps of 2^-24 below its normal range).
+          expect(Math.abs(Math.abs(d) - range / steps)).toBeLessThanOrEqual((range / steps) * 2 ** -11 + 2 ** -25);
+          // Half a step of rounding, one step more where the level saturates at the top, plus f16 rounding
+          // of d and m (relative, and absolute where a tiny d falls into f16's subnormals).
+          const slack = Math.abs(d) * 1.1 + range * 2 ** -9 + steps * 2 ** -24;
+          b.forEach((v, j) => expect(Math.abs(restored[i * 32 + j]! - v)).toBeLessThanOrEqual(slack));
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives every type the same bytes whether a row is quantized alone or inside a longer one (no state leaks between blocks)', () => {
+    fc.assert(
+      fc.property(row, row, fc.constantFrom('Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'F16', 'BF16'), (a, b, typeName) => {
+        const t = type(typeName);
+        const joined = new Float32Array(a.length + b.length);
+        joined.set(a);
+        joined.set(b, a.length);
+        const both = quantizer.quantize(t, joined);
+        expect(both).toEqual(Uint8Array.from([...quantizer.quantize(t, a), ...quantizer.quantize(t, b)]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('WASM quantizer errors', () => {
+  it('supports exactly the types it implements', () => {
+    expect(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'IQ4_NL'].filter((n) => quantizer.supports(type(n))))
+      .toEqual(['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1']);
+  });
+
+  it('rejects an unsupported type and a length that is not whole blocks with typed errors', () => {
+    expect(() => quantizer.quantize(type('Q4_K'), new Float32Array(256))).toThrow(UnsupportedTypeError);
+    expect(() => quantizer.quantize(type('Q8_0'), new Float32Array(33))).toThrow(QuantizeLengthError);
+  });
+
+  it('handles inputs larger than one chunk of its memory and the empty input', () => {
+    const values = Float32Array.from({ length: 200_000 }, (_, i) => Math.sin(i) * (1 + (i % 7)));
+    const whole = quantizer.quantize(type('Q4_0'), values);
+    const pieces = [0, 70_016, 140_032, 200_000];
+    const parts = pieces.slice(1).map((end, i) => quantizer.quantize(type('Q4_0'), values.subarray(pieces[i], end)));
+    expect(whole).toEqual(Uint8Array.from(parts.flatMap((p) => [...p])));
+    expect(quantizer.quantize(type('Q5_1'), new Float32Array(0))).toEqual(new Uint8Array(0));
+  });
+});
