@@ -3,20 +3,36 @@
 
 import os from 'node:os';
 import { measureReadBandwidth } from './memory-bandwidth';
-import { benchQuantize } from './quantize-bench';
+import { benchQuantize, LLAMA_QUANTIZE_MB_PER_SECOND } from './quantize-bench';
 
 const json = process.argv.includes('--json');
 const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
 const bandwidth = measureReadBandwidth();
-const quantize = benchQuantize();
+const threadCounts = [1, 2];
+const quantize = await benchQuantize(threadCounts);
 
 if (json) {
-  console.log(JSON.stringify({ machine, memoryReadGBps: bandwidth / 1e9, quantize }, null, 1));
+  console.log(JSON.stringify({ machine, memoryReadGBps: bandwidth / 1e9, quantize, llamaQuantizeMbPerSecond: LLAMA_QUANTIZE_MB_PER_SECOND }, null, 1));
 } else {
+  const roofline = (mbPerSecond: number) => `${((mbPerSecond * 1e6 * 100) / bandwidth).toFixed(1)}%`;
+  const cell = (text: string, width: number) => text.padStart(width);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}`);
-  console.log(`memory read bandwidth (1 thread): ${(bandwidth / 1e9).toFixed(1)} GB/s`);
-  console.log('\nquantization, 1 thread, MB of f32 input per second (roofline = read bandwidth):');
+  console.log(`memory read bandwidth (1 thread): ${(bandwidth / 1e9).toFixed(1)} GB/s = the roofline`);
+  console.log('\nquantization, MB of f32 input per second; ours: the quantizeModel path (WASM SIMD where marked, else the TS');
+  console.log('reference), % of the 1-thread roofline; peer: llama-quantize on the development machine; ref: TS reference,');
+  console.log('1 thread; kernel: the WASM quantizer alone on one buffer, 1 thread');
+  const header = ['type', 'ref 1T', 'kernel 1T', ...threadCounts.flatMap((t) => [`ours ${t}T`, '%roof', `peer ${t}T`])];
+  console.log(['type'.padEnd(6), ...header.slice(1).map((h) => cell(h, 10))].join(' '));
   for (const r of quantize) {
-    console.log(`  ${r.type.padEnd(6)} ${r.mbPerSecond.toFixed(1).padStart(8)} MB/s  (${((r.mbPerSecond * 1e6 * 100) / bandwidth).toFixed(1)}% of roofline)`);
+    const cells = threadCounts.flatMap((threads) => {
+      const ours = r.poolMbPerSecond[threads]!;
+      const peer = LLAMA_QUANTIZE_MB_PER_SECOND[threads]?.[r.type];
+      const peerText = peer ? `${peer.mbPerSecond}${peer.type === r.type ? '' : ` (${peer.type})`}` : '-';
+      return [cell(ours.toFixed(1), 10), cell(roofline(ours), 10), cell(peerText, 10)];
+    });
+    const name = `${r.type}${r.wasm ? '' : '*'}`;
+    const kernel = r.kernelMbPerSecond === undefined ? '-' : r.kernelMbPerSecond.toFixed(1);
+    console.log([name.padEnd(6), cell(r.referenceMbPerSecond.toFixed(1), 10), cell(kernel, 10), ...cells].join(' '));
   }
+  if (quantize.some((r) => !r.wasm)) console.log('* no WASM quantizer yet: the TS reference runs in the pool');
 }

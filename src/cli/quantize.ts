@@ -1,7 +1,9 @@
 // `quantize IN OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]...
 //  [--output-tensor-type T] [--token-embedding-type T] [--threads N] [--json]`
-// and `dequantize IN.gguf OUT.gguf`, with llama-quantize's meanings.
+// and `dequantize IN.gguf OUT.gguf [--threads N]`, with llama-quantize's meanings.
+// --threads defaults to the number of cores.
 
+import { availableParallelism } from 'node:os';
 import { readGguf } from '../formats/gguf';
 import { dequantizeModel, planModel, quantizeModel, type QuantizeProgress } from '../quant/quantize-model';
 import type { QuantizeOptions } from '../quant/recipes';
@@ -27,6 +29,15 @@ function quantizeOptions(args: ParsedArgs): QuantizeOptions {
   };
 }
 
+/** `--threads N`: how many threads quantize (default: every core). */
+function threadsOption(args: ParsedArgs): number {
+  const value = option(args, 'threads');
+  if (value === undefined) return availableParallelism();
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads takes a positive integer, got "${value}"`);
+  return threads;
+}
+
 function progressPrinter(err: (s: string) => void, quiet: boolean) {
   let lastPrinted = 0;
   return (p: QuantizeProgress) => {
@@ -47,13 +58,15 @@ export async function quantizeCommand(args: ParsedArgs, out: (s: string) => void
   const [inPath, outPath] = args.positional;
   if (!inPath || !outPath) throw new UsageError('usage: quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [options]');
   const options = quantizeOptions(args);
+  const threads = threadsOption(args);
   const { blob, gguf } = await openInput(inPath);
   const plan = planModel(gguf, options);
   const started = performance.now();
-  const bytes = await FileSink.writeAtomically(outPath, (sink) => quantizeModel(blob, gguf, options, sink, { onProgress: progressPrinter(err, args.switches.has('json')) }));
+  const run = { threads, onProgress: progressPrinter(err, args.switches.has('json')) };
+  const bytes = await FileSink.writeAtomically(outPath, (sink) => quantizeModel(blob, gguf, options, sink, run));
   const seconds = (performance.now() - started) / 1000;
   if (args.switches.has('json')) {
-    out(JSON.stringify({ output: outPath, bytes, seconds, tensors: plan.map((p) => ({ name: p.name, from: p.from.name, to: p.to.name, reason: p.reason })) }));
+    out(JSON.stringify({ output: outPath, bytes, seconds, threads, tensors: plan.map((p) => ({ name: p.name, from: p.from.name, to: p.to.name, reason: p.reason })) }));
   } else {
     out(`wrote ${outPath}: ${humanBytes(bytes)} in ${seconds.toFixed(2)} s`);
   }
@@ -62,9 +75,10 @@ export async function quantizeCommand(args: ParsedArgs, out: (s: string) => void
 
 export async function dequantizeCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const [inPath, outPath] = args.positional;
-  if (!inPath || !outPath) throw new UsageError('usage: dequantize IN.gguf OUT.gguf');
+  if (!inPath || !outPath) throw new UsageError('usage: dequantize IN.gguf OUT.gguf [--threads N]');
+  const threads = threadsOption(args);
   const { blob, gguf } = await openInput(inPath);
-  const bytes = await FileSink.writeAtomically(outPath, (sink) => dequantizeModel(blob, gguf, sink, { onProgress: progressPrinter(err, false) }));
+  const bytes = await FileSink.writeAtomically(outPath, (sink) => dequantizeModel(blob, gguf, sink, { threads, onProgress: progressPrinter(err, false) }));
   out(`wrote ${outPath}: ${humanBytes(bytes)}`);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Half-precision conversions with the exact rounding llama.cpp uses
-// (IEEE round-to-nearest-even for f16; ggml's round-to-nearest-even for bf16,
-// with NaN kept quiet), so quantized scales match its output bit for bit.
+// (IEEE round-to-nearest-even for f16, every NaN becoming ggml's canonical quiet
+// NaN; ggml's round-to-nearest-even for bf16, with NaN kept quiet), so quantized
+// scales and converted tensors match its output bit for bit.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -15,14 +16,15 @@ export function f16ToF32(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** f32 value → f16 bits, rounding to nearest even (as F16C's vcvtps2ph does). */
+/** f32 value → f16 bits, rounding to nearest even, as ggml's portable GGML_FP32_TO_FP16 does. */
 export function f32ToF16(value: number): number {
   f32[0] = value;
   const x = u32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  // ggml drops NaN payloads: every NaN is sign | 0x7e00.
+  if (exp === 0xff) return sign | (mant ? 0x7e00 : 0x7c00);
   let e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {

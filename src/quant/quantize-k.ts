@@ -79,7 +79,7 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: U
     sumlx = fround(sumlx + fround(fround(w * xi) * l));
     suml2 = fround(suml2 + fround(fround(w * l) * l));
   }
-  let scale = suml2 ? fround(sumlx / suml2) : 0;
+  let scale = suml2 !== 0 ? fround(sumlx / suml2) : 0;
   let best = fround(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
@@ -286,7 +286,7 @@ const encodeQ2_K: RowEncoder = (src, dst, blocks) => {
     const dmin = storedF16(dst, o + 82);
     for (let j = 0; j < 16; j++) {
       const scale = fround(d * (dst[o + j]! & 0xf));
-      if (!scale) continue;
+      if (scale === 0) continue; // as in C, a NaN scale is not skipped
       const min = fround(dmin * (dst[o + j]! >> 4));
       for (let ii = 0; ii < 16; ii++) {
         codes[16 * j + ii] = clamp(nearestInt(fround(fround(src[xo + 16 * j + ii]! + min) / scale)), 0, 3);
@@ -330,7 +330,7 @@ const encodeQ3_K: RowEncoder = (src, dst, blocks) => {
       const low = j < 8 ? dst[scalesAt + j]! & 0xf : dst[scalesAt + j - 8]! >> 4;
       const high = (dst[scalesAt + 8 + (j % 4)]! >> (2 * (j >> 2))) & 3;
       const scale = fround(d * ((low | (high << 4)) - 32));
-      if (!scale) continue;
+      if (scale === 0) continue; // as in C, a NaN scale is not skipped
       for (let ii = 0; ii < 16; ii++) {
         signedCodes[16 * j + ii] = clamp(nearestInt(fround(src[xo + 16 * j + ii]! / scale)), -4, 3) + 4;
       }
@@ -406,7 +406,7 @@ function encoderQ4_KOrQ5_K(hasHighBits: boolean): RowEncoder {
           m = (dst[scalesAt + j + 4]! >> 4) | ((dst[scalesAt + j]! >> 6) << 4);
         }
         const scale = fround(d * sc);
-        if (!scale) continue;
+        if (scale === 0) continue; // as in C, a NaN scale is not skipped
         const min = fround(dmin * m);
         for (let ii = 0; ii < 32; ii++) {
           codes[32 * j + ii] = clamp(nearestInt(fround(fround(src[xo + 32 * j + ii]! + min) / scale)), 0, nmax);
@@ -462,7 +462,7 @@ const encodeQ6_K: RowEncoder = (src, dst, blocks) => {
       const sc = (Math.min(127, nearestInt(fround(iscale * groupScales[ib]!))) << 24) >> 24;
       dst[o + 192 + ib] = sc & 0xff;
       const scale = fround(d * sc);
-      if (!scale) continue;
+      if (scale === 0) continue; // as in C, a NaN scale is not skipped
       for (let ii = 0; ii < 16; ii++) {
         codes[16 * ib + ii] = clamp(nearestInt(fround(src[xo + 16 * ib + ii]! / scale)), -32, 31) + 32;
       }
@@ -501,7 +501,7 @@ const encodeQ8_K: RowEncoder = (src, dst, blocks) => {
         max = src[xo + j]!;
       }
     }
-    if (!amax) {
+    if (amax === 0) {
       dst.fill(0, o, o + 292);
       continue;
     }

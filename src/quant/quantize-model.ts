@@ -1,20 +1,24 @@
 // Whole-model quantization: plans each tensor's type like llama-quantize, then
-// streams a new GGUF to the sink tensor by tensor (read → f32 → quantize →
-// write), so memory stays near the size of the largest tensor. Reports progress
-// and can be cancelled between row chunks.
+// streams a new GGUF to the sink tensor by tensor. Each tensor is split into
+// jobs of whole rows (read → f32 → quantize, src/quant/quantize-pool-job.ts)
+// that run on a pool of `threads` threads; tensors are converted a little ahead
+// of the writer so the threads stay busy, yet memory stays near a few tensors.
+// Reports progress and can be cancelled between jobs.
 
 import { GgufValueType, metaNumber, metaString, readTensorBytes, type GgufFile, type GgufKV, type GgufTensorInfo } from '../formats/gguf';
 import { writeGguf } from '../formats/gguf-writer';
 import type { ByteSink } from '../formats/sink';
-import { dequantize } from './dequantize';
-import { quantizeTensor } from './quantize';
+import { startRowsPool, type RowsPool } from './quantize-pool';
+import { checkConvertible } from './quantize-pool-job';
 import { fileTypeOf, planQuantization, type QuantizeOptions, type TensorPlanEntry } from './recipes';
 import { GgmlType, ggmlType, tensorBytes, type GgmlTypeTraits } from './types';
 
 /** ggml's quantization format version that llama-quantize stamps on its output. */
 export const GGML_QUANTIZATION_VERSION = 2;
-/** Rows are quantized in chunks of about this many values, so progress and cancellation stay responsive. */
-const CHUNK_ELEMENTS = 1 << 20;
+/** Rows are quantized in jobs of about this many values: enough to share a tensor between threads, small enough for responsive progress. */
+export const JOB_ELEMENTS = 1 << 18;
+/** Source bytes of the tensors converted ahead of the one being written, at most (that one always starts). */
+const LOOKAHEAD_BYTES = 64 << 20;
 
 export interface QuantizeProgress {
   tensorsDone: number;
@@ -28,7 +32,13 @@ export interface QuantizeProgress {
 
 export interface QuantizeRun {
   onProgress?: (p: QuantizeProgress) => void;
+  /** Aborting stops the run promptly (workers are terminated); it then rejects with QuantizeCancelledError. */
   signal?: AbortSignal;
+  /**
+   * Threads that quantize, a positive integer (default 1). 1 quantizes on the calling thread; more start that many
+   * workers (Web Workers in the browser, worker_threads in Node) for the run. Every count writes the same bytes.
+   */
+  threads?: number;
 }
 
 export class QuantizeCancelledError extends Error {
@@ -75,19 +85,6 @@ function outputMetadata(kv: GgufKV[], fileType: number): GgufKV[] {
   ];
 }
 
-/** Converts a tensor's f32 values to `to`, in row chunks. */
-async function encode(values: Float32Array, rowLength: number, to: GgmlTypeTraits, name: string, step: (elements: number) => Promise<void>): Promise<Uint8Array> {
-  const out = new Uint8Array(tensorBytes(to, values.length));
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / rowLength));
-  const rowBytes = tensorBytes(to, rowLength);
-  for (let row = 0; row * rowLength < values.length; row += rowsPerChunk) {
-    const chunk = values.subarray(row * rowLength, Math.min(values.length, (row + rowsPerChunk) * rowLength));
-    out.set(to.id === GgmlType.F32 ? new Uint8Array(chunk.slice().buffer) : quantizeTensor(to, chunk, rowLength, name), row * rowBytes);
-    await step(chunk.length);
-  }
-  return out;
-}
-
 /** Quantizes a GGUF model per `options` (a recipe or type, overrides) and streams the result to `sink`. */
 export function quantizeModel(blob: Blob, gguf: GgufFile, options: QuantizeOptions, sink: ByteSink, run: QuantizeRun = {}): Promise<number> {
   return writePlannedModel(blob, gguf, planModel(gguf, options), fileTypeOf(options.recipe), sink, run);
@@ -107,50 +104,102 @@ const LLAMA_FTYPE_ALL_F32 = 0;
  * Throws QuantizeCancelledError if the signal aborts; the caller discards the partial output.
  */
 async function writePlannedModel(blob: Blob, gguf: GgufFile, plan: TensorPlanEntry[], fileType: number, sink: ByteSink, run: QuantizeRun): Promise<number> {
-  const planByName = new Map(plan.map((p) => [p.name, p]));
+  const planByName = new Map(plan.map((p) => [p.name, p.to]));
   const tensors = outputOrder(gguf.tensors);
   const started = performance.now();
   const bytesTotal = gguf.tensors.reduce((s, t) => s + t.bytes, 0);
   let bytesDone = 0;
   let tensorsDone = 0;
 
-  const report = (currentTensor: string) =>
-    run.onProgress?.({ tensorsDone, tensorsTotal: tensors.length, bytesDone, bytesTotal, elapsedMs: performance.now() - started, currentTensor });
+  const report = (currentTensor: string) => {
+    if (!run.signal?.aborted) {
+      run.onProgress?.({ tensorsDone, tensorsTotal: tensors.length, bytesDone, bytesTotal, elapsedMs: performance.now() - started, currentTensor });
+    }
+  };
   const checkCancelled = () => {
     if (run.signal?.aborted) throw new QuantizeCancelledError();
   };
 
-  return writeGguf(sink, {
-    version: 3,
-    kv: outputMetadata(gguf.kv, fileType),
-    tensors: tensors.map((t) => {
-      const to = planByName.get(t.name)!.to;
-      return {
+  checkCancelled();
+  const pool = await startRowsPool(run.threads ?? 1);
+  const cancel = () => pool.close(new QuantizeCancelledError());
+  run.signal?.addEventListener('abort', cancel);
+
+  // Tensors being converted, by output index; started in order, ahead of the writer within LOOKAHEAD_BYTES.
+  const converting = new Map<number, Promise<Uint8Array>>();
+  let nextToStart = 0;
+  let bytesAhead = 0;
+  const startAhead = (needed: number) => {
+    while (nextToStart < tensors.length && (nextToStart <= needed || bytesAhead + tensors[nextToStart]!.bytes <= LOOKAHEAD_BYTES)) {
+      const t = tensors[nextToStart]!;
+      const conversion = convertTensor(blob, t, planByName.get(t.name)!, pool, (bytes) => {
+        bytesDone += bytes;
+        report(t.name);
+      });
+      // Awaited when the writer reaches it; a failure of one it never reaches (after an error) must not go unhandled.
+      conversion.catch(() => undefined);
+      converting.set(nextToStart++, conversion);
+      bytesAhead += t.bytes;
+    }
+  };
+
+  try {
+    return await writeGguf(sink, {
+      version: 3,
+      kv: outputMetadata(gguf.kv, fileType),
+      tensors: tensors.map((t, index) => ({
         name: t.name,
         shape: t.shape,
-        type: to,
+        type: planByName.get(t.name)!,
         data: async () => {
           checkCancelled();
-          const raw = await readTensorBytes(blob, t);
-          let result: Uint8Array;
-          if (to.id === t.type.id) {
-            result = raw;
-            bytesDone += t.bytes;
-          } else {
-            const bytesPerElement = t.bytes / t.elements;
-            result = await encode(dequantize(t.type, raw, t.elements), t.shape[0]!, to, t.name, async (elements) => {
-              bytesDone += elements * bytesPerElement;
-              report(t.name);
-              // Let the event loop run so a cancel message can arrive between chunks.
-              await new Promise((resolve) => setTimeout(resolve, 0));
-              checkCancelled();
-            });
-          }
+          startAhead(index);
+          const bytes = await converting.get(index)!;
+          converting.delete(index);
+          bytesAhead -= t.bytes;
           tensorsDone++;
           report(t.name);
-          return result;
+          startAhead(index + 1);
+          return bytes;
         },
-      };
-    }),
-  });
+      })),
+    });
+  } finally {
+    run.signal?.removeEventListener('abort', cancel);
+    pool.close();
+  }
+}
+
+/**
+ * One tensor converted to `to` by jobs of whole rows on the pool; `progress` gets the source bytes of each finished
+ * job. Each job reads its own rows, so their buffers go to the workers without a copy on this thread.
+ */
+async function convertTensor(blob: Blob, t: GgufTensorInfo, to: GgmlTypeTraits, pool: RowsPool, progress: (bytes: number) => void): Promise<Uint8Array> {
+  if (to.id === t.type.id) {
+    const bytes = await readTensorBytes(blob, t);
+    progress(t.bytes);
+    return bytes;
+  }
+  const rowLength = t.shape[0]!;
+  checkConvertible(to, rowLength, t.name);
+  const rows = t.elements / rowLength;
+  const rowsPerJob = Math.max(1, Math.floor(JOB_ELEMENTS / rowLength));
+  const sourceRowBytes = tensorBytes(t.type, rowLength);
+  const outRowBytes = tensorBytes(to, rowLength);
+  const out = new Uint8Array(outRowBytes * rows);
+  const jobs: Promise<void>[] = [];
+  for (let firstRow = 0; firstRow < rows; firstRow += rowsPerJob) {
+    const start = t.offset + firstRow * sourceRowBytes;
+    const end = t.offset + Math.min(rows, firstRow + rowsPerJob) * sourceRowBytes;
+    jobs.push(
+      blob.slice(start, end).arrayBuffer()
+        .then((source) => pool.run({ tensorName: t.name, from: t.type.id, to: to.id, rowLength, firstRow, source: new Uint8Array(source) }))
+        .then((bytes) => {
+          out.set(bytes, firstRow * outRowBytes);
+          progress(end - start);
+        }),
+    );
+  }
+  await Promise.all(jobs);
+  return out;
 }

@@ -8,7 +8,7 @@ import { UnsupportedTypeError } from './errors';
 import { tensorBytes, type GgmlTypeTraits } from './types';
 
 export interface WasmQuantizer {
-  /** True for the types `quantize` encodes: F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1. */
+  /** True for the types `quantize` encodes: F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K. */
   supports(type: GgmlTypeTraits): boolean;
   /** `src` encoded as `type`, byte for byte what llama.cpp's reference quantizer writes. */
   quantize(type: GgmlTypeTraits, src: Float32Array): Uint8Array;
@@ -22,9 +22,9 @@ interface QuantizeExports {
   quantize(type: number, src: number, dst: number, n: number): void;
 }
 
-/** Elements per call into the module: a multiple of every block size, small enough to stay in cache. */
+/** Elements per call into the module: a multiple of every block size (32, and 256 for the k-quants), small enough to stay in cache. */
 const CHUNK_ELEMENTS = 1 << 16;
-/** No supported type takes more than 2 bytes per element (F16, BF16). */
+/** No supported type takes more than 2 bytes per element (F16, BF16; the k-quants take at most 210 bytes per 256). */
 const MAX_BYTES_PER_ELEMENT = 2;
 const WASM_PAGE_BYTES = 65536;
 

@@ -3,6 +3,7 @@
 // output above heapBase() and passes pointers and element counts.
 
 import { convertBf16, convertF16 } from './floats';
+import { quantizeQ2_K, quantizeQ3_K, quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from './k-quants';
 import { quantizeQ4_0, quantizeQ4_1, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0 } from './legacy';
 
 // GGUF type ids (src/quant/types.ts).
@@ -12,14 +13,20 @@ const Q4_1: i32 = 3;
 const Q5_0: i32 = 6;
 const Q5_1: i32 = 7;
 const Q8_0: i32 = 8;
+const Q2_K: i32 = 10;
+const Q3_K: i32 = 11;
+const Q4_K: i32 = 12;
+const Q5_K: i32 = 13;
+const Q6_K: i32 = 14;
 const BF16: i32 = 30;
 
 /** True when `quantize` handles this type id. */
 export function supports(type: i32): bool {
-  return type == F16 || type == BF16 || type == Q8_0 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1;
+  return type == F16 || type == BF16 || type == Q8_0 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1
+    || type == Q2_K || type == Q3_K || type == Q4_K || type == Q5_K || type == Q6_K;
 }
 
-/** Encodes n floats at x as `type` at y. n must be a multiple of the type's block size (32 for the Q types). */
+/** Encodes n floats at x as `type` at y. n must be a multiple of the type's block size (32 for the legacy Q types, 256 for the k-quants). */
 export function quantize(type: i32, x: usize, y: usize, n: i32): void {
   if (type == F16) convertF16(x, y, n);
   else if (type == BF16) convertBf16(x, y, n);
@@ -28,6 +35,11 @@ export function quantize(type: i32, x: usize, y: usize, n: i32): void {
   else if (type == Q4_1) quantizeQ4_1(x, y, n);
   else if (type == Q5_0) quantizeQ5_0(x, y, n);
   else if (type == Q5_1) quantizeQ5_1(x, y, n);
+  else if (type == Q2_K) quantizeQ2_K(x, y, n);
+  else if (type == Q3_K) quantizeQ3_K(x, y, n);
+  else if (type == Q4_K) quantizeQ4_K(x, y, n);
+  else if (type == Q5_K) quantizeQ5_K(x, y, n);
+  else if (type == Q6_K) quantizeQ6_K(x, y, n);
   else unreachable();
 }
 
