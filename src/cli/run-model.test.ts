@@ -10,7 +10,8 @@ import { readGguf, readTensorBytes, type GgufKV } from '../formats/gguf';
 import { writeGguf } from '../formats/gguf-writer';
 import { MemorySink } from '../formats/sink';
 import { fixturePath } from '../formats/test-files';
-import { TextStream, topLogProbs } from './run-model';
+import { parseArgs } from './args';
+import { perplexityCommand, TextStream, topLogProbs } from './run-model';
 
 const MODEL = fixturePath('models/stories260K.gguf');
 const STORY = fixturePath('golden/story.txt');
@@ -82,6 +83,18 @@ describe('perplexity', () => {
     expect(j).toMatchObject({ chunks: ref.ppl.chunks, tokens_scored: ref.ppl.scored, tokens: storyIds.length });
     expect(j.per_chunk).toHaveLength(ref.ppl.chunks);
     expect(j.per_chunk.at(-1)).toBe(j.ppl);
+  });
+
+  it('gives bit-identical results with --threads 2', async () => {
+    // In-process: the command itself, without main.ts's option list.
+    const run = async (...extra: string[]) => {
+      const lines: string[] = [];
+      const args = parseArgs([MODEL, '--file', STORY, '--ctx', String(ref.ppl.ctx), '--json', ...extra], ['json']);
+      expect(await perplexityCommand(args, (s) => lines.push(s), () => {})).toBe(0);
+      return JSON.parse(lines.join('\n')).per_chunk as number[];
+    };
+    expect(await run('--threads', '2')).toEqual(await run());
+    await expect(run('--threads', '0')).rejects.toThrow(/--threads must be at least 1/);
   });
 });
 

@@ -37,9 +37,11 @@ async function openModelFile(args: ParsedArgs): Promise<ModelFile> {
   }
 }
 
-/** Uploads the weights to a fresh WASM backend (checks the architecture and every tensor first). */
-async function loadWeights(file: ModelFile): Promise<CausalLM> {
-  return loadModel(file.blob, await WasmBackend.create());
+/** Uploads the weights to a fresh WASM backend with --threads N threads (default 1); checks the architecture and every tensor first. */
+async function loadWeights(file: ModelFile, args: ParsedArgs): Promise<CausalLM> {
+  const threads = numberOption(args, 'threads', true) ?? 1;
+  if (threads < 1) throw new UsageError(`--threads must be at least 1, got ${threads}`);
+  return loadModel(file.blob, await WasmBackend.create({ threads }));
 }
 
 /** The input text: --text, or the contents of --file. */
@@ -109,7 +111,7 @@ export async function generateCommand(parsed: ParsedArgs, out: Print, err: Print
 
   const { tokenizer } = file;
   const promptIds = tokenizer.encode(prompt);
-  const model = await loadWeights(file);
+  const model = await loadWeights(file, args);
   const contextLimit = Math.max(model.hparams.nCtxTrain, promptIds.length + 1);
   const maxTokens = nPredict === -1 ? contextLimit - promptIds.length : nPredict;
   const stopTokens = Array.from({ length: tokenizer.vocabSize }, (_, id) => id).filter((id) => tokenizer.isEog(id));
@@ -182,7 +184,7 @@ export async function perplexityCommand(args: ParsedArgs, out: Print, err: Print
   const text = await inputText(args);
   const requestedCtx = numberOption(args, 'ctx', true);
   const tokens = file.tokenizer.encode(text);
-  const model = await loadWeights(file);
+  const model = await loadWeights(file, args);
   const nCtx = requestedCtx ?? model.hparams.nCtxTrain;
   const json = args.switches.has('json');
 
@@ -230,7 +232,7 @@ export async function logitsCommand(args: ParsedArgs, out: Print): Promise<numbe
   if (k < 1) throw new UsageError(`--top-k must be at least 1, got ${k}`);
   const ids = file.tokenizer.encode(text);
   if (ids.length === 0) throw new UsageError('the text has no tokens');
-  const model = await loadWeights(file);
+  const model = await loadWeights(file, args);
   const nVocab = model.hparams.nVocab;
   const topK = Math.min(k, nVocab);
 

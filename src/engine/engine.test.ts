@@ -73,15 +73,18 @@ describe('KvCache', () => {
 });
 
 describe('evaluation', () => {
-  it('gives the same logits whether tokens come in one batch, several, or one at a time', () => {
+  it('gives the same logits however a sequence is cut into batches, and nearly the same one token at a time', () => {
     const ids = story.slice(0, 40);
+    const nVocab = model.hparams.nVocab;
     const all = model.forward(ids, 0, model.createCache(40), 'all'); // 2 batches of 32, 8
     const cache = model.createCache(40);
-    const nVocab = model.hparams.nVocab;
     model.forward(ids.slice(0, 30), 0, cache, 'last');
-    for (let i = 30; i < 40; i++) {
+    expect(Array.from(model.forward(ids.slice(30, 35), 30, cache, 'all'))).toEqual(Array.from(all.subarray(30 * nVocab, 35 * nVocab)));
+    // Like llama.cpp, a single token sums attention in another order than a batch does.
+    for (let i = 35; i < 40; i++) {
       const step = model.forward([ids[i]!], i, cache, 'last');
-      expect(Array.from(step)).toEqual(Array.from(all.subarray(i * nVocab, (i + 1) * nVocab)));
+      const expected = all.subarray(i * nVocab, (i + 1) * nVocab);
+      step.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[j]!))));
     }
   });
 

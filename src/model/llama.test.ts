@@ -45,3 +45,29 @@ describe('LlamaModel', () => {
     expect(() => model.forward([], 0, model.createCache(4), 'last')).toThrow(ModelError);
   });
 });
+
+describe('LlamaModel on several threads', () => {
+  const RECIPES = '../shared/fixtures/quant/random-llama-256x4/recipe/random-llama-256x4';
+  // Q4_K_M mixes Q4_K and Q6_K; Q4_0 and Q8_0 cover the 32-element blocks.
+  it.each(['Q4_K_M', 'Q4_0', 'Q8_0'])('gives bit-identical logits with 1 and 3 threads (%s)', async (recipe) => {
+    const tokens = Array.from({ length: 48 }, (_, i) => (i * 37) % 500 + 3);
+    const logits = async (threads: number) => {
+      const backend = await WasmBackend.create({ threads });
+      expect(backend.threads).toBe(threads);
+      const model = await loadModel(await openAsBlob(`${RECIPES}-${recipe}.gguf`), backend);
+      const cache = model.createCache(64);
+      const prefill = model.forward(tokens, 0, cache, 'all');
+      const decode = model.forward([7], tokens.length, cache, 'last');
+      backend.dispose();
+      return [...prefill, ...decode];
+    };
+    const single = await logits(1);
+    const multi = await logits(3);
+    expect(multi.every((v, i) => Object.is(v, single[i]))).toBe(true);
+  });
+
+  it('rejects a thread count that is not a positive integer', async () => {
+    await expect(WasmBackend.create({ threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+    await expect(WasmBackend.create({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);
+  });
+});

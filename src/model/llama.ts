@@ -168,7 +168,8 @@ export class LlamaModel implements CausalLM {
       b.rmsNorm(x, layer.ffnNorm, normed, n, rmsEps);
       b.matmul(layer.gate, normed, gate, n);
       b.matmul(layer.up, normed, up, n);
-      b.siluMul(gate, up, gate);
+      // Row by row: like ggml's, the vectorized SiLU starts afresh at each row.
+      for (let t = 0; t < n; t++) b.siluMul(rows(gate, nFf, 1, t), rows(up, nFf, 1, t), rows(gate, nFf, 1, t));
       b.matmul(layer.down, gate, normed, n);
       b.add(x, normed, x);
     });

@@ -1,6 +1,8 @@
 // Compiles the AssemblyScript modules:
-//  - the inference kernels (src/backend/wasm/assembly), twice: with relaxed SIMD
-//    (fused multiply-add) and with plain SIMD for engines without relaxed SIMD;
+//  - the inference kernels (src/backend/wasm/assembly), with relaxed SIMD (fused
+//    multiply-add) and with plain SIMD for engines without relaxed SIMD, each with
+//    an imported private memory and with an imported shared memory (the
+//    multi-threaded backend runs one instance per thread on the same memory);
 //    the loader picks whichever the engine accepts;
 //  - the quantizers (src/quant/assembly), plain SIMD only (they need no relaxed ops).
 // Run: npx tsx src/backend/wasm/build.ts
@@ -15,17 +17,24 @@ const quantizeEntry = fileURLToPath(new URL('../../quant/assembly/index.ts', imp
 const outDir = `${here}build`;
 
 const plainSimd = ['--enable', 'simd,threads', '--disable', 'relaxed-simd'];
+const relaxedSimd = ['--enable', 'simd,threads,relaxed-simd'];
+/** The backend creates the memory: the kernels own no heap, so the module needs no more than one page of its own. */
+const importedMemory = ['--importMemory', '--initialMemory', '1'];
+/** wasm32's whole 4 GiB: a shared memory must declare its maximum up front. */
+const sharedMemory = [...importedMemory, '--sharedMemory', '--maximumMemory', '65536'];
 const modules = [
-  { entry: kernelsEntry, file: 'kernels-relaxed.wasm', features: ['--enable', 'simd,threads,relaxed-simd'] },
-  { entry: kernelsEntry, file: 'kernels.wasm', features: plainSimd },
-  { entry: quantizeEntry, file: 'quantize.wasm', features: plainSimd },
+  { entry: kernelsEntry, file: 'kernels-relaxed.wasm', options: [...relaxedSimd, ...importedMemory] },
+  { entry: kernelsEntry, file: 'kernels.wasm', options: [...plainSimd, ...importedMemory] },
+  { entry: kernelsEntry, file: 'kernels-relaxed-shared.wasm', options: [...relaxedSimd, ...sharedMemory] },
+  { entry: kernelsEntry, file: 'kernels-shared.wasm', options: [...plainSimd, ...sharedMemory] },
+  { entry: quantizeEntry, file: 'quantize.wasm', options: plainSimd },
 ];
 
 mkdirSync(outDir, { recursive: true });
 for (const module of modules) {
   const { error, stderr } = await asc.main([
     module.entry,
-    ...module.features,
+    ...module.options,
     '-O3',
     '--runtime', 'stub',
     '--noAssert',

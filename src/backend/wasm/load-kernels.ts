@@ -1,13 +1,13 @@
 // Loads the compiled kernel module in Node (from disk) or the browser (fetch).
 // Prefers the relaxed-SIMD build and falls back to plain SIMD where the engine
-// rejects it (e.g. Node 20 without flags). Compiled once per process.
+// rejects it (e.g. Node 20 without flags). Each build comes in two flavours: for
+// a private memory and for a shared one (threads). Compiled once per process.
 
 import { BackendError } from '../backend';
 import { readWasmAsset } from './load-wasm';
 
-/** The exports of src/backend/wasm/assembly/index.ts. Pointers are byte offsets into `memory`. */
+/** The exports of src/backend/wasm/assembly/index.ts. Pointers are byte offsets into the imported memory. */
 export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
   heapBase(): number;
   quantizeRowQ8(x: number, out: number, n: number): void;
   quantizeRowQ8K(x: number, out: number, n: number): void;
@@ -23,38 +23,57 @@ export interface KernelExports {
   addRows(x: number, bias: number, n: number, rows: number): void;
   siluMul(gate: number, up: number, out: number, n: number): void;
   rope(x: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, cosSin: number, neox: boolean): void;
-  attention(q: number, kCache: number, vCache: number, out: number, nTokens: number, startPos: number, nHeads: number, nKvHeads: number, headDim: number, scale: number, scratch: number): void;
+  attentionScratchFloats(nSeen: number, headDim: number): number;
+  attention(
+    q: number, kCache: number, vCache: number, out: number, nTokens: number, startPos: number,
+    nHeads: number, nKvHeads: number, headDim: number, scale: number, scratch: number, headStart: number, headEnd: number,
+  ): void;
 }
 
 export interface KernelModule {
   readonly module: WebAssembly.Module;
   /** True when the relaxed-SIMD build was accepted. */
   readonly relaxedSimd: boolean;
+  /** True for the build that imports a shared memory. */
+  readonly shared: boolean;
 }
 
-let cached: Promise<KernelModule> | undefined;
+const PAGE_BYTES = 65536;
+/** wasm32 addresses 4 GiB; the shared build declares this maximum. */
+export const MAX_MEMORY_PAGES = 65536;
 
-/** The compiled kernels, loaded on first use. */
-export function loadKernelModule(): Promise<KernelModule> {
-  cached ??= compileKernels().catch((error: unknown) => {
-    cached = undefined;
-    throw error;
-  });
-  return cached;
+const cached = new Map<boolean, Promise<KernelModule>>();
+
+/** The compiled kernels for a private (`shared` false) or shared memory, loaded on first use. */
+export function loadKernelModule(shared: boolean): Promise<KernelModule> {
+  let module = cached.get(shared);
+  if (!module) {
+    module = compileKernels(shared).catch((error: unknown) => {
+      cached.delete(shared);
+      throw error;
+    });
+    cached.set(shared, module);
+  }
+  return module;
 }
 
-async function compileKernels(): Promise<KernelModule> {
-  // Literal URLs so that bundlers (Vite) emit both files as assets.
-  const relaxed = await readWasmAsset(new URL('./build/kernels-relaxed.wasm', import.meta.url));
-  if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxedSimd: true };
-  const plain = await readWasmAsset(new URL('./build/kernels.wasm', import.meta.url));
+async function compileKernels(shared: boolean): Promise<KernelModule> {
+  // Literal URLs so that bundlers (Vite) emit every file as an asset.
+  const relaxed = await readWasmAsset(shared ? new URL('./build/kernels-relaxed-shared.wasm', import.meta.url) : new URL('./build/kernels-relaxed.wasm', import.meta.url));
+  if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxedSimd: true, shared };
+  const plain = await readWasmAsset(shared ? new URL('./build/kernels-shared.wasm', import.meta.url) : new URL('./build/kernels.wasm', import.meta.url));
   if (!WebAssembly.validate(plain)) throw new BackendError('this JavaScript engine does not support WebAssembly SIMD');
-  return { module: await WebAssembly.compile(plain), relaxedSimd: false };
+  return { module: await WebAssembly.compile(plain), relaxedSimd: false, shared };
 }
 
-/** A fresh instance with its own memory. */
-export async function instantiateKernels(): Promise<{ exports: KernelExports; relaxedSimd: boolean }> {
-  const { module, relaxedSimd } = await loadKernelModule();
-  const instance = await WebAssembly.instantiate(module, {});
-  return { exports: instance.exports as unknown as KernelExports, relaxedSimd };
+/** A memory for the kernels: shared ones must declare their maximum. */
+export function createKernelMemory(shared: boolean, initialBytes = PAGE_BYTES): WebAssembly.Memory {
+  const initial = Math.max(1, Math.ceil(initialBytes / PAGE_BYTES));
+  return shared ? new WebAssembly.Memory({ initial, maximum: MAX_MEMORY_PAGES, shared: true }) : new WebAssembly.Memory({ initial });
+}
+
+/** An instance of the kernels working on `memory` (of the module's flavour). */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
 }

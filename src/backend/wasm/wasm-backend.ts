@@ -2,6 +2,10 @@
 // memory; the SIMD kernels of ./assembly do the arithmetic. Memory is handed
 // out by a bump allocator (a model loads its weights once and keeps its
 // buffers), and one growing scratch region serves each op's temporary data.
+// With threads > 1 the memory is shared with a pool of workers (thread-pool.ts)
+// that split matmul rows and attention heads; each output value is computed by
+// the same kernel code whatever the split, so results do not depend on the
+// number of threads.
 
 import type { GgmlTypeTraits } from '../../quant/types';
 import { GgmlType } from '../../quant/types';
@@ -15,7 +19,9 @@ import {
   type RopeParams,
   type WeightInfo,
 } from '../backend';
-import { instantiateKernels, type KernelExports } from './load-kernels';
+import { createKernelMemory, instantiateKernels, loadKernelModule, type KernelExports } from './load-kernels';
+import { OP_ATTENTION, OP_MATMUL } from './parallel-ops';
+import { isNode, ThreadPool } from './thread-pool';
 
 const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
   GgmlType.F32, GgmlType.F16, GgmlType.BF16,
@@ -26,6 +32,13 @@ const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
 const PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB. */
 const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
+/** Multiply-adds below which an op runs on the calling thread alone: waking the pool would cost more. */
+const MIN_PARALLEL_WORK = 1 << 17;
+
+export interface WasmBackendOptions {
+  /** Threads that share matmuls and attention (default 1). Falls back to 1 where shared memory or blocking waits are unavailable. */
+  readonly threads?: number;
+}
 
 class WasmWeight implements BackendWeight {
   constructor(
@@ -67,16 +80,29 @@ export class WasmBackend implements Backend {
 
   private constructor(
     private readonly kernels: KernelExports,
+    private readonly memory: WebAssembly.Memory,
+    private readonly pool: ThreadPool | undefined,
     readonly relaxedSimd: boolean,
   ) {
-    this.name = relaxedSimd ? 'wasm-simd (relaxed)' : 'wasm-simd';
+    this.name = (relaxedSimd ? 'wasm-simd (relaxed)' : 'wasm-simd') + (pool ? ` ×${pool.threads} threads` : '');
     this.top = align(kernels.heapBase());
   }
 
-  /** A backend with its own fresh WebAssembly memory. */
-  static async create(): Promise<WasmBackend> {
-    const { exports, relaxedSimd } = await instantiateKernels();
-    return new WasmBackend(exports, relaxedSimd);
+  /** A backend with its own fresh WebAssembly memory, and `threads − 1` worker threads when threads > 1. */
+  static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const requested = options.threads ?? 1;
+    if (!Number.isInteger(requested) || requested < 1) throw new BackendError(`threads must be a positive integer, got ${requested}`);
+    const threads = canShareMemory() ? requested : 1;
+    const { module, relaxedSimd } = await loadKernelModule(threads > 1);
+    const memory = createKernelMemory(threads > 1);
+    const kernels = await instantiateKernels(module, memory);
+    const pool = threads > 1 ? await ThreadPool.start(module, memory, kernels, threads) : undefined;
+    return new WasmBackend(kernels, memory, pool, relaxedSimd);
+  }
+
+  /** Threads that share the work, the calling one included. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
   }
 
   supports(type: GgmlTypeTraits): boolean {
@@ -148,7 +174,11 @@ export class WasmBackend implements Backend {
     this.needLength(input, nTokens * w.cols, `${w.info.name} input`);
     this.needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const act = this.prepareActivations(w.info.type, input.ptr, w.cols, nTokens);
-    this.kernels.matmul(w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr, 0, w.rows);
+    if (this.pool && w.rows > 1 && w.rows * w.cols * nTokens >= MIN_PARALLEL_WORK) {
+      this.pool.run([OP_MATMUL, w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr]);
+    } else {
+      this.kernels.matmul(w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr, 0, w.rows);
+    }
   }
 
   rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
@@ -209,13 +239,21 @@ export class WasmBackend implements Backend {
     const [pq, po] = [this.buffer(q), this.buffer(out)];
     this.needLength(pq, nTokens * nHeads * headDim, 'queries');
     this.needLength(po, nTokens * nHeads * headDim, 'attention output');
-    const scratch = this.scratch((startPos + nTokens + headDim) * 4);
     const base = c.offset(layer, 0);
-    this.kernels.attention(pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch);
+    const scratchBytes = align(this.kernels.attentionScratchFloats(startPos + nTokens, headDim) * 4); // per thread
+    const work = nHeads * nTokens * (startPos + nTokens) * headDim;
+    if (this.pool && nHeads > 1 && work >= MIN_PARALLEL_WORK) {
+      const scratch = this.scratch(scratchBytes * this.pool.threads);
+      this.pool.run([OP_ATTENTION, pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes]);
+    } else {
+      const scratch = this.scratch(scratchBytes);
+      this.kernels.attention(pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, 0, nHeads);
+    }
   }
 
   dispose(): void {
     this.disposed = true;
+    this.pool?.dispose();
   }
 
   /** Bytes in use, weights and buffers included. */
@@ -243,7 +281,7 @@ export class WasmBackend implements Backend {
     const ptr = this.top;
     const end = align(ptr + bytes);
     if (end > MAX_MEMORY_BYTES) throw new BackendError(`out of WebAssembly memory: ${end} bytes needed, 4 GiB is the limit`);
-    const memory = this.kernels.memory;
+    const memory = this.memory;
     if (end > memory.buffer.byteLength) {
       try {
         memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_BYTES));
@@ -265,11 +303,11 @@ export class WasmBackend implements Backend {
   }
 
   private bytes(ptr: number, length: number): Uint8Array {
-    return new Uint8Array(this.kernels.memory.buffer, ptr, length);
+    return new Uint8Array(this.memory.buffer, ptr, length);
   }
 
   private floats(ptr: number, length: number): Float32Array {
-    return new Float32Array(this.kernels.memory.buffer, ptr, length);
+    return new Float32Array(this.memory.buffer, ptr, length);
   }
 
   private buffer(b: BackendBuffer): WasmBuffer {
@@ -300,6 +338,16 @@ export class WasmBackend implements Backend {
   private needLength(b: WasmBuffer, length: number, what: string): void {
     if (b.length < length) throw new BackendError(`${what}: needs ${length} values, buffer holds ${b.length}`);
   }
+}
+
+/**
+ * Workers need shared memory and a calling thread that may block in Atomics.wait: Node, or a
+ * cross-origin isolated page's worker (a page's main thread may not block).
+ */
+function canShareMemory(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  if (isNode()) return true;
+  return globalThis.crossOriginIsolated === true && typeof window === 'undefined';
 }
 
 function align(n: number): number {

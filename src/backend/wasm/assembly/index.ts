@@ -5,7 +5,7 @@
 export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16, storeRowF16 } from './activations';
 export { matmul, rowBytes, activationRowBytes } from './matmul';
 export { dequantizeRow } from './dequantize';
-export { rmsNorm, add, addRows, siluMul, rope, attention } from './ops';
+export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats } from './ops';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize {

@@ -4,7 +4,7 @@
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
 import { Q8K_BLOCK_BYTES, Q8_BLOCK_BYTES } from './activations';
-import { dotSigned, dotUnsigned, f16ToF32, f16x4ToF32x4, highBitsTimes16, madd, sumF32x4, sumI32x4 } from './simd';
+import { dotQuads, dotSigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, highBitsTimes16, madd, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -25,78 +25,160 @@ const LOW_NIBBLE: v128 = i8x16.splat(0x0f);
 const ZERO: v128 = i32x4.splat(0);
 
 // ---- 32-element blocks × Q8 activations ----
+// As ggml's AVX2 vec_dot: per block, 8 integer sums of 4 products (elements 0–15 in
+// lanes 0–3, 16–31 in lanes 4–7), each multiplied by d_w·d_a and added with a fused
+// multiply-add into 8 f32 accumulators that are summed at the end (hsum_float_8).
+
+// The 8 accumulators live in f64 lanes (two per vector) but always hold f32 values: each
+// step rounds d·sum + acc once to f32, as the fused multiply-add does (d·sum is exact in f64).
+// Module globals: each thread has its own instance.
+let acc01: v128 = f64x2.splat(0);
+let acc23: v128 = f64x2.splat(0);
+let acc45: v128 = f64x2.splat(0);
+let acc67: v128 = f64x2.splat(0);
+
+/** f32 rounding of two f64 lanes, kept as f64. */
+@inline
+function roundToF32x2(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
+}
+
+/** acc + d·sums for two lanes, rounded once to f32 (`sums` holds the two i32 in its low half). */
+@inline
+function fmaLanes(acc: v128, sums: v128, d: v128): v128 {
+  return roundToF32x2(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sums), d), acc));
+}
+
+/** Adds d·lanes for integer lanes 0–3 (s0) and 4–7 (s1). */
+@inline
+function accumulateSums(s0: v128, s1: v128, d: f32): void {
+  const scale = f64x2.splat(<f64>d);
+  acc01 = fmaLanes(acc01, s0, scale);
+  acc23 = fmaLanes(acc23, v128.shuffle<i32>(s0, s0, 2, 3, 2, 3), scale);
+  acc45 = fmaLanes(acc45, s1, scale);
+  acc67 = fmaLanes(acc67, v128.shuffle<i32>(s1, s1, 2, 3, 2, 3), scale);
+}
+
+/** Adds d·(products of one block's signed weights lo = elements 0–15, hi = 16–31 with its activations). */
+@inline
+function accumulateBlock(a: usize, lo: v128, hi: v128, d: f32): void {
+  accumulateSums(dotQuads(v128.load(a), lo), dotQuads(v128.load(a, 16), hi), d);
+}
+
+@inline
+function startBlocks(): void {
+  acc01 = f64x2.splat(0);
+  acc23 = f64x2.splat(0);
+  acc45 = f64x2.splat(0);
+  acc67 = f64x2.splat(0);
+}
+
+/** The 8 accumulators summed as ggml's hsum_float_8. */
+@inline
+function sumBlocks(): f32 {
+  const lo = v128.shuffle<f32>(f32x4.demote_f64x2_zero(acc01), f32x4.demote_f64x2_zero(acc23), 0, 1, 4, 5);
+  const hi = v128.shuffle<f32>(f32x4.demote_f64x2_zero(acc45), f32x4.demote_f64x2_zero(acc67), 0, 1, 4, 5);
+  return sumF32x8(lo, hi);
+}
+
+/** Block scale of the weight (f16 at w) times the activation block's d. */
+@inline
+function blockScale(w: usize, a: usize): f32 {
+  return f16ToF32(load<u16>(w)) * load<f32>(a, 32);
+}
 
 function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
+  startBlocks();
   for (let b = 0; b < nb; b++) {
-    let s = dotSigned(ZERO, v128.load(a), v128.load(w, 2));
-    s = dotSigned(s, v128.load(a, 16), v128.load(w, 18));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(f16ToF32(load<u16>(w)) * load<f32>(a, 32)), acc);
+    accumulateBlock(a, v128.load(w, 2), v128.load(w, 18), blockScale(w, a));
     w += 34;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x4(acc);
+  return sumBlocks();
+}
+
+/** Signed Q4_0 weights of a block: elements 0–15 (low nibbles) and 16–31 (high nibbles), minus 8. */
+@inline
+function q4_0Low(qs: v128): v128 {
+  return i8x16.sub(v128.and(qs, LOW_NIBBLE), i8x16.splat(8));
+}
+
+@inline
+function q4_0High(qs: v128): v128 {
+  return i8x16.sub(i8x16.shr_u(qs, 4), i8x16.splat(8));
 }
 
 function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
+  startBlocks();
   for (let b = 0; b < nb; b++) {
     const qs = v128.load(w, 2);
-    let s = dotUnsigned(ZERO, v128.load(a), v128.and(qs, LOW_NIBBLE));
-    s = dotUnsigned(s, v128.load(a, 16), i8x16.shr_u(qs, 4));
-    // Weights are nibble − 8: subtract 8·Σa, spread over the four lanes.
-    s = i32x4.sub(s, i32x4.splat(load<i32>(a, 40) << 1));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(f16ToF32(load<u16>(w)) * load<f32>(a, 32)), acc);
+    accumulateBlock(a, q4_0Low(qs), q4_0High(qs), blockScale(w, a));
     w += 18;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x4(acc);
+  return sumBlocks();
 }
 
+/**
+ * Q4_0 as llama.cpp computes matrices of a multiple of 8 rows, which it repacks into
+ * interleaved 8-row blocks (its gemv/gemm): each block's whole integer dot product,
+ * times d_w·d_a, added to one running sum with a fused multiply-add.
+ */
+function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
+  let acc: f32 = 0;
+  for (let b = 0; b < nb; b++) {
+    const qs = v128.load(w, 2);
+    const sums = dotSigned(dotSigned(ZERO, v128.load(a), q4_0Low(qs)), v128.load(a, 16), q4_0High(qs)); // only the total counts
+    acc = fmaF32(<f32>sumI32x4(sums), blockScale(w, a), acc);
+    w += 18;
+    a += Q8_BLOCK_BYTES;
+  }
+  return acc;
+}
+
+/** Q4_1 and Q5_1 add min·(activation block sum) per block, a scalar fused multiply-add of its own. */
 function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
+  startBlocks();
   let mins: f32 = 0;
   for (let b = 0; b < nb; b++) {
+    mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
     const qs = v128.load(w, 4);
-    let s = dotUnsigned(ZERO, v128.load(a), v128.and(qs, LOW_NIBBLE));
-    s = dotUnsigned(s, v128.load(a, 16), i8x16.shr_u(qs, 4));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(f16ToF32(load<u16>(w)) * load<f32>(a, 32)), acc);
-    mins += f16ToF32(load<u16>(w, 2)) * load<f32>(a, 36);
+    accumulateBlock(a, v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), blockScale(w, a));
     w += 20;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x4(acc) + mins;
+  return sumBlocks() + mins;
 }
 
 function dotQ5_0(w: usize, a: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
+  startBlocks();
+  const sixteen = i8x16.splat(16);
   for (let b = 0; b < nb; b++) {
     const high = load<u32>(w, 2);
     const qs = v128.load(w, 6);
-    let s = dotUnsigned(ZERO, v128.load(a), v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)));
-    s = dotUnsigned(s, v128.load(a, 16), v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)));
-    s = i32x4.sub(s, i32x4.splat(load<i32>(a, 40) << 2)); // weights are 5-bit value − 16
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(f16ToF32(load<u16>(w)) * load<f32>(a, 32)), acc);
+    const lo = i8x16.sub(v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)), sixteen);
+    const hi = i8x16.sub(v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)), sixteen);
+    accumulateBlock(a, lo, hi, blockScale(w, a));
     w += 22;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x4(acc);
+  return sumBlocks();
 }
 
 function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
-  let acc = f32x4.splat(0);
+  startBlocks();
   let mins: f32 = 0;
   for (let b = 0; b < nb; b++) {
+    mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
     const high = load<u32>(w, 4);
     const qs = v128.load(w, 8);
-    let s = dotUnsigned(ZERO, v128.load(a), v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)));
-    s = dotUnsigned(s, v128.load(a, 16), v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(f16ToF32(load<u16>(w)) * load<f32>(a, 32)), acc);
-    mins += f16ToF32(load<u16>(w, 2)) * load<f32>(a, 36);
+    const lo = v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0));
+    const hi = v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16));
+    accumulateBlock(a, lo, hi, blockScale(w, a));
     w += 24;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x4(acc) + mins;
+  return sumBlocks() + mins;
 }
 
 // ---- 256-element K-quant blocks × Q8_K activations ----
@@ -116,8 +198,11 @@ function scaleMinK4(scales: usize, j: i32): i32 {
   return (m << 8) | sc;
 }
 
-function dotQ2_K(w: usize, a: usize, nb: i32): f32 {
+/** `repacked`: as llama.cpp's 8-row repacked Q2_K (AVX-512), finished like dotQ4Q5_K's. */
+function dotQ2_K(w: usize, a: usize, nb: i32, repacked: bool): f32 {
   let total: f32 = 0;
+  let scaled: f32 = 0;
+  let minimums: f32 = 0;
   const three = i8x16.splat(3);
   for (let b = 0; b < nb; b++) {
     let sumi = ZERO;
@@ -137,11 +222,16 @@ function dotQ2_K(w: usize, a: usize, nb: i32): f32 {
       }
     }
     const dy = load<f32>(a, 320);
-    total += dy * f16ToF32(load<u16>(w, 80)) * <f32>sumI32x4(sumi) - dy * f16ToF32(load<u16>(w, 82)) * <f32>mins;
+    if (repacked) {
+      scaled = fmaF32(<f32>sumI32x4(sumi), f16ToF32(load<u16>(w, 80)) * dy, scaled);
+      minimums = fmaF32(<f32>mins, f16ToF32(load<u16>(w, 82)) * dy, minimums);
+    } else {
+      total += dy * f16ToF32(load<u16>(w, 80)) * <f32>sumI32x4(sumi) - dy * f16ToF32(load<u16>(w, 82)) * <f32>mins;
+    }
     w += 84;
     a += Q8K_BLOCK_BYTES;
   }
-  return total;
+  return repacked ? scaled - minimums : total;
 }
 
 /** Signed 6-bit scale i (0..15) of a Q3_K block, still offset by 32. */
@@ -182,10 +272,17 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
   return total;
 }
 
-/** Q4_K and Q5_K share everything but the fifth bit (`highBits` is 0 for Q4_K). */
+/**
+ * Q4_K and Q5_K share everything but the fifth bit. `repacked`: Q4_K as llama.cpp computes
+ * matrices of a multiple of 8 rows, repacked into 8-row blocks: per super-block the integer
+ * sums times d_w·d_a and the integer min sums times dmin_w·d_a each go to a running sum with
+ * a fused multiply-add, subtracted at the end.
+ */
 @inline
-function dotQ4Q5_K(w: usize, a: usize, nb: i32, isQ5: bool): f32 {
+function dotQ4Q5_K(w: usize, a: usize, nb: i32, isQ5: bool, repacked: bool): f32 {
   let total: f32 = 0;
+  let scaled: f32 = 0;
+  let minimums: f32 = 0;
   const one = i8x16.splat(1);
   const blockBytes: usize = isQ5 ? 176 : 144;
   const qsOffset: usize = isQ5 ? 48 : 16;
@@ -215,33 +312,48 @@ function dotQ4Q5_K(w: usize, a: usize, nb: i32, isQ5: bool): f32 {
       mins += (sm0 >> 8) * (groupSum(a, j * 4) + groupSum(a, j * 4 + 1)) + (sm1 >> 8) * (groupSum(a, j * 4 + 2) + groupSum(a, j * 4 + 3));
     }
     const dy = load<f32>(a, 320);
-    total += dy * f16ToF32(load<u16>(w)) * <f32>sumI32x4(sumi) - dy * f16ToF32(load<u16>(w, 2)) * <f32>mins;
+    if (repacked) {
+      scaled = fmaF32(<f32>sumI32x4(sumi), f16ToF32(load<u16>(w)) * dy, scaled);
+      minimums = fmaF32(<f32>mins, f16ToF32(load<u16>(w, 2)) * dy, minimums);
+    } else {
+      total += dy * f16ToF32(load<u16>(w)) * <f32>sumI32x4(sumi) - dy * f16ToF32(load<u16>(w, 2)) * <f32>mins;
+    }
     w += blockBytes;
     a += Q8K_BLOCK_BYTES;
   }
-  return total;
+  return repacked ? scaled - minimums : total;
 }
 
-/** sumi + scale·Σ a·(q − 32) over one group of 16 Q6_K values q (unsigned 6-bit). */
+/** Lanes (i, i + 1) of 16 Q8_K group sums times their Q6_K scales, added pairwise: 4 lanes from group `first`. */
 @inline
-function q6Group(sumi: v128, a: usize, ap: usize, q: v128, scale: usize, g: i32): v128 {
-  // Subtracting 8·Σa in each of the four lanes removes the offset 32.
-  const s = i32x4.sub(dotUnsigned(ZERO, v128.load(ap), q), i32x4.splat(groupSum(a, g) << 3));
-  return i32x4.add(sumi, i32x4.mul(s, i32x4.splat(<i32>load<i8>(scale))));
+function q6Offsets(a: usize, scales: usize, first: i32): v128 {
+  const sums0 = v128.load(a + 256 + (<usize>first << 2));
+  const sums1 = v128.load(a + 256 + (<usize>first << 2), 16);
+  const sc0 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(scales + first)));
+  const sc1 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(scales + first + 4)));
+  const p0 = i32x4.mul(sums0, sc0);
+  const p1 = i32x4.mul(sums1, sc1);
+  return i32x4.shl(i32x4.add(v128.shuffle<i32>(p0, p1, 0, 2, 4, 6), v128.shuffle<i32>(p0, p1, 1, 3, 5, 7)), 5);
 }
 
+/**
+ * As ggml's AVX2 vec_dot_q6_K_q8_K: 8 integer lanes per block (lane m: products 4m…4m+3 of
+ * each 32-value group, times the group's 16-value scale, less 32·Σa·scale of 16-value groups
+ * 2m and 2m + 1), then d·lanes accumulated with fused multiply-adds and summed as hsum_float_8.
+ */
 function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
-  let total: f32 = 0;
   const three = i8x16.splat(3);
+  startBlocks();
   for (let b = 0; b < nb; b++) {
-    let sumi = ZERO;
+    let sumLo = ZERO;
+    let sumHi = ZERO;
+    const scales = w + 192;
     for (let half = 0; half < 2; half++) {
       const ql = w + (<usize>half << 6);
       const qh = w + 128 + (<usize>half << 5);
-      const sc = w + 192 + (<usize>half << 3);
       const ah = a + (<usize>half << 7);
       for (let part = 0; part < 2; part++) {
-        // 16 values of each of the four 32-wide quarters that share these ql/qh bytes.
+        // 16 values of each of the four 32-value groups that share these ql/qh bytes.
         const offset = <usize>part << 4;
         const low = v128.load(ql + offset);
         const low32 = v128.load(ql + 32 + offset);
@@ -250,19 +362,22 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
         const w1 = v128.or(v128.and(low32, LOW_NIBBLE), i8x16.shl(v128.and(i8x16.shr_u(high, 2), three), 4));
         const w2 = v128.or(i8x16.shr_u(low, 4), i8x16.shl(v128.and(i8x16.shr_u(high, 4), three), 4));
         const w3 = v128.or(i8x16.shr_u(low32, 4), i8x16.shl(i8x16.shr_u(high, 6), 4));
-        const group0 = half * 8 + part; // scale group of w0's 16 values; w1..w3 follow every 2 groups
-        const scales = sc + part;
-        sumi = q6Group(sumi, a, ah + offset, w0, scales, group0);
-        sumi = q6Group(sumi, a, ah + 32 + offset, w1, scales + 2, group0 + 2);
-        sumi = q6Group(sumi, a, ah + 64 + offset, w2, scales + 4, group0 + 4);
-        sumi = q6Group(sumi, a, ah + 96 + offset, w3, scales + 6, group0 + 6);
+        const sc = scales + (<usize>half << 3) + part; // scale of w0's 16 values; w1…w3 follow every 2
+        let s = i32x4.mul(dotQuads(v128.load(ah + offset), w0), i32x4.splat(<i32>load<i8>(sc)));
+        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 32 + offset), w1), i32x4.splat(<i32>load<i8>(sc + 2))));
+        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 64 + offset), w2), i32x4.splat(<i32>load<i8>(sc + 4))));
+        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 96 + offset), w3), i32x4.splat(<i32>load<i8>(sc + 6))));
+        if (part == 0) sumLo = i32x4.add(sumLo, s);
+        else sumHi = i32x4.add(sumHi, s);
       }
     }
-    total += load<f32>(a, 320) * f16ToF32(load<u16>(w, 208)) * <f32>sumI32x4(sumi);
+    sumLo = i32x4.sub(sumLo, q6Offsets(a, scales, 0));
+    sumHi = i32x4.sub(sumHi, q6Offsets(a, scales, 8));
+    accumulateSums(sumLo, sumHi, load<f32>(a, 320) * f16ToF32(load<u16>(w, 208)));
     w += 210;
     a += Q8K_BLOCK_BYTES;
   }
-  return total;
+  return sumBlocks();
 }
 
 // ---- float weights × f32 activations (already rounded to the weight's precision) ----
@@ -281,19 +396,41 @@ function dotF32(w: usize, x: usize, n: i32): f32 {
   return total;
 }
 
-function dotF16(w: usize, x: usize, n: i32): f32 {
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const h = v128.load(w + (<usize>i << 1));
-    const o = <usize>i << 2;
-    acc0 = madd(f16x4ToF32x4(i32x4.extend_low_i16x8_u(h)), v128.load(x + o), acc0);
-    acc1 = madd(f16x4ToF32x4(i32x4.extend_high_i16x8_u(h)), v128.load(x + o, 16), acc1);
+/** fma chain over every 64-element chunk of lanes offset…offset+3 (f16 weights × f32 activations). */
+@inline
+function f16LaneChain(w: usize, x: usize, np: i32, offset: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let i = offset; i < np; i += 64) {
+    const h = i32x4.extend_low_i16x8_u(v128.load64_zero(w + (<usize>i << 1)));
+    // Both factors are f16 values, so the f32 product is exact and a plain add rounds like a fused one.
+    acc = f32x4.add(f32x4.mul(f16x4ToF32x4(h), v128.load(x + (<usize>i << 2))), acc);
   }
-  let total = sumF32x4(f32x4.add(acc0, acc1));
-  for (; i < n; i++) total += f16ToF32(load<u16>(w + (<usize>i << 1))) * load<f32>(x + (<usize>i << 2));
-  return total;
+  return acc;
+}
+
+/**
+ * As ggml's AVX-512 vec_dot_f16 (x already rounded to f16): 64 f32 lanes (4 vectors of 16)
+ * accumulate with fused multiply-adds over 64-element chunks, are summed in its reduction tree, and the
+ * leftover elements are added in double precision.
+ */
+export function dotF16(w: usize, x: usize, n: i32): f32 {
+  const np = n & ~63;
+  // Lanes q·4…q·4+3 of the 16-lane vector: (vector 0 + vector 2) + (vector 1 + vector 3).
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
+  if (np > 0) {
+    s0 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 0), f16LaneChain(w, x, np, 32)), f32x4.add(f16LaneChain(w, x, np, 16), f16LaneChain(w, x, np, 48)));
+    s1 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 4), f16LaneChain(w, x, np, 36)), f32x4.add(f16LaneChain(w, x, np, 20), f16LaneChain(w, x, np, 52)));
+    s2 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 8), f16LaneChain(w, x, np, 40)), f32x4.add(f16LaneChain(w, x, np, 24), f16LaneChain(w, x, np, 56)));
+    s3 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 12), f16LaneChain(w, x, np, 44)), f32x4.add(f16LaneChain(w, x, np, 28), f16LaneChain(w, x, np, 60)));
+  }
+  // _mm512_reduce_add_ps: halves, then quarters, then pairs.
+  const quarter = f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
+  let total: f64 = <f64>((f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3)));
+  for (let i = np; i < n; i++) total += <f64>(f16ToF32(load<u16>(w + (<usize>i << 1))) * load<f32>(x + (<usize>i << 2)));
+  return <f32>total;
 }
 
 function dotBf16(w: usize, x: usize, n: i32): f32 {
@@ -341,20 +478,20 @@ export function activationRowBytes(type: i32, cols: i32): i32 {
 }
 
 @inline
-function dotRow(type: i32, w: usize, a: usize, cols: i32): f32 {
+function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
   switch (type) {
     case F32: return dotF32(w, a, cols);
     case F16: return dotF16(w, a, cols);
     case BF16: return dotBf16(w, a, cols);
-    case Q4_0: return dotQ4_0(w, a, cols >> 5);
+    case Q4_0: return (rows & 7) == 0 ? dotQ4_0Repacked(w, a, cols >> 5) : dotQ4_0(w, a, cols >> 5);
     case Q4_1: return dotQ4_1(w, a, cols >> 5);
     case Q5_0: return dotQ5_0(w, a, cols >> 5);
     case Q5_1: return dotQ5_1(w, a, cols >> 5);
     case Q8_0: return dotQ8_0(w, a, cols >> 5);
-    case Q2_K: return dotQ2_K(w, a, cols >> 8);
+    case Q2_K: return dotQ2_K(w, a, cols >> 8, (rows & 7) == 0);
     case Q3_K: return dotQ3_K(w, a, cols >> 8);
-    case Q4_K: return dotQ4Q5_K(w, a, cols >> 8, false);
-    case Q5_K: return dotQ4Q5_K(w, a, cols >> 8, true);
+    case Q4_K: return dotQ4Q5_K(w, a, cols >> 8, false, (rows & 7) == 0);
+    case Q5_K: return dotQ4Q5_K(w, a, cols >> 8, true, false);
     case Q6_K: return dotQ6_K(w, a, cols >> 8);
     default: return NaN;
   }
@@ -370,7 +507,7 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
   for (let r = rowStart; r < rowEnd; r++) {
     const wr = w + <usize>r * wStride;
     for (let t = 0; t < nTokens; t++) {
-      store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), dotRow(type, wr, act + <usize>t * aStride, cols));
+      store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), dotRow(type, wr, act + <usize>t * aStride, cols, rows));
     }
   }
 }

@@ -1,7 +1,65 @@
 // Element-wise and attention kernels of the transformer, in f32, following the
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
-import { f16x4ToF32x4, madd, roundToF16, sumF32x4 } from './simd';
+import { dotF16 } from './matmul';
+import { f16x4ToF32x4, fmaF32, fmaF32x4, roundToF16 } from './simd';
+
+// ---- exp as ggml's x86 SIMD code computes it ----
+// e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
+// degree-5 polynomial (coefficients of Arm's optimized-routines expf), every step a fused
+// multiply-add. Not always the correctly rounded e^x: matching llama.cpp needs these bits.
+
+const ROUNDING_SHIFT: f32 = 12582912; // 1.5·2^23: adding it rounds to an integer
+const LOG2_E: f32 = reinterpret<f32>(0x3fb8aa3b);
+const LN2_HI: f32 = reinterpret<f32>(0x3f317200);
+const LN2_LO: f32 = reinterpret<f32>(0x35bfbe8e);
+const P5: f32 = reinterpret<f32>(0x3c072010);
+const P4: f32 = reinterpret<f32>(0x3d2b9f17);
+const P3: f32 = reinterpret<f32>(0x3e2aaf33);
+const P2: f32 = reinterpret<f32>(0x3efffedb);
+const P1: f32 = reinterpret<f32>(0x3f7ffff6);
+
+@inline
+function splat(v: f32): v128 {
+  return f32x4.splat(v);
+}
+
+/** j·2^n per lane for integral n (|n| ≤ 192), rounded once (x86's scalef). */
+@inline
+function scaleByPowerOf2(j: v128, n: v128): v128 {
+  const bits = i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(1023));
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(j), i64x2.shl(i64x2.extend_low_i32x4_s(bits), 52));
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(j, j, 2, 3, 2, 3)), i64x2.shl(i64x2.extend_high_i32x4_s(bits), 52));
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** e^x per lane, as ggml_v_expf (AVX-512): 0 below about −104 (−∞ included), +∞ above about 88.7. */
+@inline
+function expSimd(x: v128): v128 {
+  const z = fmaF32x4(x, splat(LOG2_E), splat(ROUNDING_SHIFT));
+  const n = f32x4.sub(z, splat(ROUNDING_SHIFT));
+  const minusN = f32x4.neg(n);
+  const b = fmaF32x4(minusN, splat(LN2_LO), fmaF32x4(minusN, splat(LN2_HI), x));
+  const u = f32x4.mul(b, b);
+  const j = fmaF32x4(
+    fmaF32x4(fmaF32x4(splat(P5), b, splat(P4)), u, fmaF32x4(splat(P3), b, splat(P2))),
+    u,
+    fmaF32x4(splat(P1), b, splat(1)),
+  );
+  const large = f32x4.gt(f32x4.abs(n), splat(192));
+  if (!v128.any_true(large)) return scaleByPowerOf2(j, n);
+  // Out of range: +∞ for large positive n, 0 for large negative n (scaling would overflow the exponent).
+  const saturated = v128.bitselect(splat(0), splat(Infinity), f32x4.le(n, splat(0)));
+  return v128.bitselect(saturated, scaleByPowerOf2(j, v128.bitselect(splat(0), n, large)), large);
+}
+
+/** Sum of 16 floats in 4 vectors (lanes 0–3, …, 12–15) in the order of x86's _mm512_reduce_add_ps. */
+@inline
+export function sumF32x16(c0: v128, c1: v128, c2: v128, c3: v128): f32 {
+  const quarter = f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0));
+  return (f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3));
+}
+
 
 /** out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ weight, for `rows` rows of n floats. */
 export function rmsNorm(x: usize, weight: usize, out: usize, n: i32, rows: i32, eps: f32): void {
@@ -48,9 +106,19 @@ export function addRows(x: usize, bias: usize, n: i32, rows: i32): void {
   }
 }
 
-/** out = silu(gate) ⊙ up over n floats (SwiGLU). */
+/**
+ * out = silu(gate) ⊙ up over one row of n floats (SwiGLU), as ggml_vec_swiglu_f32: groups of
+ * 16 with the SIMD exp, the rest of the row with the scalar one.
+ */
 export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i < (n & ~15); i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const silu = f32x4.div(g, f32x4.add(splat(1), expSimd(f32x4.neg(g))));
+    v128.store(out + o, f32x4.mul(silu, v128.load(up + o)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const g = load<f32>(gate + o);
     store<f32>(out + o, (g / (<f32>1 + Mathf.exp(-g))) * load<f32>(up + o));
@@ -75,45 +143,110 @@ export function rope(x: usize, nTokens: i32, nHeads: i32, headDim: i32, ropeDims
         const p1 = head + (<usize>(neox ? i + half : (i << 1) + 1) << 2);
         const x0 = load<f32>(p0);
         const x1 = load<f32>(p1);
-        store<f32>(p0, x0 * c - x1 * s);
-        store<f32>(p1, x0 * s + x1 * c);
+        // As GCC compiles ggml's x0·cos − x1·sin with contraction: the first product fused.
+        store<f32>(p0, fmaF32(x0, c, -(x1 * s)));
+        store<f32>(p1, fmaF32(x0, s, x1 * c));
       }
     }
   }
 }
 
-/** Dot of n f32 values (already f16-representable) with n f16 values; n a multiple of 8. */
-@inline
-function dotF32F16(x: usize, h: usize, n: i32): f32 {
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  for (let i = 0; i < n; i += 8) {
-    const v = v128.load(h + (<usize>i << 1));
-    acc0 = madd(v128.load(x + (<usize>i << 2)), f16x4ToF32x4(i32x4.extend_low_i16x8_u(v)), acc0);
-    acc1 = madd(v128.load(x + (<usize>i << 2), 16), f16x4ToF32x4(i32x4.extend_high_i16x8_u(v)), acc1);
+/**
+ * Sum of 16 or 64 lane accumulators (each `width` floats, at acc + lane·width·4), element-wise,
+ * in the order of ggml's x86 reductions: 64 lanes as 4 vectors of 16, (0 + 2) + (1 + 3), then
+ * the 16 lanes as _mm512_reduce_add_ps. Writes `width` floats (a multiple of 4) to out.
+ */
+function reduceLanes(acc: usize, lanes: i32, width: i32, out: usize): void {
+  const stride = <usize>width << 2;
+  for (let d = 0; d < width; d += 4) {
+    const base = acc + (<usize>d << 2);
+    let quarter0 = f32x4.splat(0);
+    let quarter1 = f32x4.splat(0);
+    for (let i = 0; i < 4; i++) {
+      // Lanes i, 4 + i, 8 + i, 12 + i of the 16-lane vector.
+      const l0 = sixteenLane(base, stride, lanes, i);
+      const l1 = sixteenLane(base, stride, lanes, 4 + i);
+      const l2 = sixteenLane(base, stride, lanes, 8 + i);
+      const l3 = sixteenLane(base, stride, lanes, 12 + i);
+      const q = f32x4.add(f32x4.add(l3, l1), f32x4.add(l2, l0));
+      // (q0 + q2) + (q1 + q3)
+      if (i == 0) quarter0 = q;
+      else if (i == 2) quarter0 = f32x4.add(quarter0, q);
+      else if (i == 1) quarter1 = q;
+      else quarter1 = f32x4.add(quarter1, q);
+    }
+    v128.store(out + (<usize>d << 2), f32x4.add(quarter0, quarter1));
   }
-  return sumF32x4(f32x4.add(acc0, acc1));
+}
+
+/** Lane l of the 16-lane vector: lane l itself, or with 64 lanes (L[l] + L[32 + l]) + (L[16 + l] + L[48 + l]). */
+@inline
+function sixteenLane(base: usize, stride: usize, lanes: i32, l: i32): v128 {
+  if (lanes == 16) return v128.load(base + <usize>l * stride);
+  const a0 = v128.load(base + <usize>l * stride);
+  const a1 = v128.load(base + <usize>(16 + l) * stride);
+  const a2 = v128.load(base + <usize>(32 + l) * stride);
+  const a3 = v128.load(base + <usize>(48 + l) * stride);
+  return f32x4.add(f32x4.add(a0, a2), f32x4.add(a1, a3));
 }
 
 /**
- * Causal multi-head attention over an f16 KV cache, as llama.cpp computes it without flash
- * attention: q rounded to f16, scores scaled and soft-maxed in f32, probabilities rounded to
- * f16 before weighting V. Token t of the batch sits at position startPos + t and sees
- * positions 0..startPos + t. Caches hold rows of kvDim = nKvHeads·headDim f16 values; query
- * head h reads KV head h / (nHeads / nKvHeads). headDim must be a multiple of 8.
- * scratch: (startPos + nTokens + headDim) floats.
+ * q·k over n f16 values (q already f16-representable), as llama.cpp's KQ product: in a batch
+ * (llamafile's tinyBLAS, when n is a multiple of 16) 16 lanes reduced as _mm512_reduce_add_ps;
+ * otherwise ggml_vec_dot_f16. Products of two f16 values are exact in f32, so no fused
+ * multiply-add is needed to match.
+ */
+@inline
+function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
+  if (!batched || (n & 15) != 0) return dotF16(k, q, n);
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let c2 = f32x4.splat(0);
+  let c3 = f32x4.splat(0);
+  for (let i = 0; i < n; i += 16) {
+    const h0 = v128.load(k + (<usize>i << 1));
+    const h1 = v128.load(k + (<usize>i << 1), 16);
+    const x = q + (<usize>i << 2);
+    c0 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_low_i16x8_u(h0)), v128.load(x)), c0);
+    c1 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_high_i16x8_u(h0)), v128.load(x, 16)), c1);
+    c2 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_low_i16x8_u(h1)), v128.load(x, 32)), c2);
+    c3 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_high_i16x8_u(h1)), v128.load(x, 48)), c3);
+  }
+  return sumF32x16(c0, c1, c2, c3);
+}
+
+/** Floats of scratch `attention` needs per thread. */
+export function attentionScratchFloats(nSeen: i32, headDim: i32): i32 {
+  return headDim * 65 + ((nSeen + 15) & ~15);
+}
+
+/**
+ * Causal multi-head attention over an f16 KV cache, as llama.cpp's CPU backend computes it
+ * without flash attention, whose KV length is padded (to 256, or the context when smaller):
+ * q rounded to f16; scores q·k (see scoreF16) scaled and soft-maxed as ggml_vec_soft_max_f32;
+ * probabilities rounded to f16 and multiplied with V in llama.cpp's order: in a batch
+ * (tinyBLAS) 16 lane accumulators over positions, one token (ggml_vec_dot_f16) 64.
+ * Token t of the batch sits at position startPos + t and sees positions 0..startPos + t.
+ * Caches hold rows of kvDim = nKvHeads·headDim f16 values; query head h reads KV head
+ * h / (nHeads / nKvHeads). headDim must be a multiple of 8. Only heads [headStart, headEnd)
+ * are computed, so that threads can share the heads. scratch: attentionScratchFloats(
+ * startPos + nTokens, headDim) floats, private to the caller.
  */
 export function attention(
   q: usize, kCache: usize, vCache: usize, out: usize,
   nTokens: i32, startPos: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, scratch: usize,
+  headStart: i32, headEnd: i32,
 ): void {
   const group = nHeads / nKvHeads;
   const kvDim = nKvHeads * headDim;
+  const batched = nTokens > 1;
+  const lanes = batched ? 16 : 64;
   const qRounded = scratch;
-  const probs = scratch + (<usize>headDim << 2);
+  const laneAcc = scratch + (<usize>headDim << 2);
+  const probs = laneAcc + (<usize>(headDim << 6) << 2);
   for (let t = 0; t < nTokens; t++) {
     const nSeen = startPos + t + 1;
-    for (let h = 0; h < nHeads; h++) {
+    for (let h = headStart; h < headEnd; h++) {
       const qh = q + (<usize>((t * nHeads + h) * headDim) << 2);
       const kvOffset = <usize>((h / group) * headDim);
       for (let d = 0; d < headDim; d++) store<f32>(qRounded + (<usize>d << 2), roundToF16(load<f32>(qh + (<usize>d << 2))));
@@ -121,30 +254,44 @@ export function attention(
       let maxScore: f32 = -Infinity;
       for (let j = 0; j < nSeen; j++) {
         const k = kCache + ((<usize>j * <usize>kvDim + kvOffset) << 1);
-        const s = dotF32F16(qRounded, k, headDim) * scale;
+        const s = scoreF16(k, qRounded, headDim, batched) * scale;
         store<f32>(probs + (<usize>j << 2), s);
         maxScore = max(maxScore, s);
       }
+      // Masked positions up to a multiple of 16: e^−∞ = 0.
+      const padded = (nSeen + 15) & ~15;
+      for (let j = nSeen; j < padded; j++) store<f32>(probs + (<usize>j << 2), -Infinity);
+      // SIMD exp, each group of 16 summed in f32, the groups in f64.
       let sum: f64 = 0;
-      for (let j = 0; j < nSeen; j++) {
-        const e = Mathf.exp(load<f32>(probs + (<usize>j << 2)) - maxScore);
-        store<f32>(probs + (<usize>j << 2), e);
-        sum += <f64>e;
+      for (let j = 0; j < padded; j += 16) {
+        const p = probs + (<usize>j << 2);
+        const m = f32x4.splat(maxScore);
+        const e0 = expSimd(f32x4.sub(v128.load(p), m));
+        const e1 = expSimd(f32x4.sub(v128.load(p, 16), m));
+        const e2 = expSimd(f32x4.sub(v128.load(p, 32), m));
+        const e3 = expSimd(f32x4.sub(v128.load(p, 48), m));
+        v128.store(p, e0);
+        v128.store(p, e1, 16);
+        v128.store(p, e2, 32);
+        v128.store(p, e3, 48);
+        sum += <f64>sumF32x16(e0, e1, e2, e3);
       }
       const inv = <f32>(1 / sum);
 
-      const oh = out + (<usize>((t * nHeads + h) * headDim) << 2);
-      memory.fill(oh, 0, <usize>headDim << 2);
+      // Position j adds into lane j mod lanes; masked positions would add exact zeros.
+      memory.fill(laneAcc, 0, <usize>(lanes * headDim) << 2);
       for (let j = 0; j < nSeen; j++) {
         const p = f32x4.splat(roundToF16(load<f32>(probs + (<usize>j << 2)) * inv));
         const v = vCache + ((<usize>j * <usize>kvDim + kvOffset) << 1);
+        const acc = laneAcc + (<usize>((j & (lanes - 1)) * headDim) << 2);
         for (let d = 0; d < headDim; d += 8) {
           const hv = v128.load(v + (<usize>d << 1));
-          const o = oh + (<usize>d << 2);
-          v128.store(o, madd(p, f16x4ToF32x4(i32x4.extend_low_i16x8_u(hv)), v128.load(o)));
-          v128.store(o, madd(p, f16x4ToF32x4(i32x4.extend_high_i16x8_u(hv)), v128.load(o, 16)), 16);
+          const o = acc + (<usize>d << 2);
+          v128.store(o, f32x4.add(f32x4.mul(p, f16x4ToF32x4(i32x4.extend_low_i16x8_u(hv))), v128.load(o)));
+          v128.store(o, f32x4.add(f32x4.mul(p, f16x4ToF32x4(i32x4.extend_high_i16x8_u(hv))), v128.load(o, 16)), 16);
         }
       }
+      reduceLanes(laneAcc, lanes, headDim, out + (<usize>((t * nHeads + h) * headDim) << 2));
     }
   }
 }

@@ -19,6 +19,44 @@ export function dotSigned(acc: v128, a: v128, b: v128): v128 {
   return i32x4.add(acc, i32x4.add(lo, hi));
 }
 
+/**
+ * Σ a[i]·b[i] over each 4 consecutive bytes (both signed int8): lanes hold bytes 0–3, 4–7,
+ * 8–11 and 12–15 — how x86's maddubs + madd (or VNNI dpbusd) group a block's products.
+ */
+@inline
+export function dotQuads(a: v128, b: v128): v128 {
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b));
+  return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
+}
+
+/**
+ * a·b + c per f32 lane, rounded once (a fused multiply-add), computed in f64 so that every
+ * engine gives the same bits: the product of two f32 is exact in f64.
+ */
+@inline
+export function fmaF32x4(a: v128, b: v128, c: v128): v128 {
+  const lo = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b)), f64x2.promote_low_f32x4(c));
+  const a2 = v128.shuffle<f32>(a, a, 2, 3, 2, 3);
+  const b2 = v128.shuffle<f32>(b, b, 2, 3, 2, 3);
+  const c2 = v128.shuffle<f32>(c, c, 2, 3, 2, 3);
+  const hi = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a2), f64x2.promote_low_f32x4(b2)), f64x2.promote_low_f32x4(c2));
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** a·b + c rounded once (scalar fused multiply-add, as compilers contract `c += a * b`). */
+@inline
+export function fmaF32(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/** Sum of 8 f32 lanes held as lanes 0–3 (lo) and 4–7 (hi), in the order of ggml's x86 hsum_float_8. */
+@inline
+export function sumF32x8(lo: v128, hi: v128): f32 {
+  const s = f32x4.add(hi, lo);
+  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+}
+
 /** a·b + c per f32 lane (fused where relaxed-simd allows). */
 @inline
 export function madd(a: v128, b: v128, c: v128): v128 {
