@@ -14,16 +14,21 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; options?: str
   quantize: {
     run: lazy(async () => (await import('./quantize')).quantizeCommand),
     switches: ['json', 'pure'],
-    options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type'],
-    usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--json]',
+    options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type', 'threads'],
+    usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--threads N (default: all cores)] [--json]',
   },
-  dequantize: { run: lazy(async () => (await import('./quantize')).dequantizeCommand), switches: [], usage: 'dequantize IN.gguf OUT.gguf' },
+  dequantize: {
+    run: lazy(async () => (await import('./quantize')).dequantizeCommand),
+    switches: [],
+    options: ['threads'],
+    usage: 'dequantize IN.gguf OUT.gguf [--threads N]',
+  },
   generate: {
     run: lazy(async () => (await import('./run-model')).generateCommand),
     switches: ['json'],
-    options: ['prompt', 'n-predict', 'temp', 'top-k', 'top-p', 'min-p', 'repeat-penalty', 'seed'],
+    options: ['prompt', 'n-predict', 'temp', 'top-k', 'top-p', 'min-p', 'repeat-penalty', 'seed', 'threads'],
     usage:
-      'generate MODEL --prompt TEXT [-n N | --n-predict N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--json]\n' +
+      'generate MODEL --prompt TEXT [-n N | --n-predict N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--json]\n' +
       '      llama.cpp\'s defaults: -n -1 (until an end-of-generation token or a full context), --temp 0.8 (0: greedy), --top-k 40,\n' +
       '      --top-p 0.95, --min-p 0.05, --repeat-penalty 1 (off; looks at the last 64 tokens), --seed random',
   },
@@ -36,14 +41,14 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; options?: str
   perplexity: {
     run: lazy(async () => (await import('./run-model')).perplexityCommand),
     switches: ['json'],
-    options: ['text', 'file', 'ctx'],
-    usage: 'perplexity MODEL (--file F | --text TEXT) [--ctx N (default: the training context)] [--json]',
+    options: ['text', 'file', 'ctx', 'threads'],
+    usage: 'perplexity MODEL (--file F | --text TEXT) [--ctx N (default: the training context)] [--threads N] [--json]',
   },
   logits: {
     run: lazy(async () => (await import('./run-model')).logitsCommand),
     switches: ['json'],
-    options: ['text', 'file', 'top-k'],
-    usage: 'logits MODEL (--file F | --text TEXT) [--top-k K (default 5)] [--json]',
+    options: ['text', 'file', 'top-k', 'threads'],
+    usage: 'logits MODEL (--file F | --text TEXT) [--top-k K (default 5)] [--threads N] [--json]',
   },
 };
 

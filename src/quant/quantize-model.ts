@@ -8,7 +8,7 @@
 import { GgufValueType, metaNumber, metaString, readTensorBytes, type GgufFile, type GgufKV, type GgufTensorInfo } from '../formats/gguf';
 import { writeGguf } from '../formats/gguf-writer';
 import type { ByteSink } from '../formats/sink';
-import { startRowsPool, type RowsPool } from './quantize-pool';
+import { startDevicePool, startRowsPool, type DeviceQuantizer, type RowsPool } from './quantize-pool';
 import { checkConvertible } from './quantize-pool-job';
 import { fileTypeOf, planQuantization, type QuantizeOptions, type TensorPlanEntry } from './recipes';
 import { GgmlType, ggmlType, tensorBytes, type GgmlTypeTraits } from './types';
@@ -39,6 +39,8 @@ export interface QuantizeRun {
    * workers (Web Workers in the browser, worker_threads in Node) for the run. Every count writes the same bytes.
    */
   threads?: number;
+  /** Encode on this accelerator (WebGPU) the types it supports, instead of on the threads; same bytes either way. */
+  device?: DeviceQuantizer;
 }
 
 export class QuantizeCancelledError extends Error {
@@ -121,7 +123,7 @@ async function writePlannedModel(blob: Blob, gguf: GgufFile, plan: TensorPlanEnt
   };
 
   checkCancelled();
-  const pool = await startRowsPool(run.threads ?? 1);
+  const pool = run.device ? await startDevicePool(run.device) : await startRowsPool(run.threads ?? 1);
   const cancel = () => pool.close(new QuantizeCancelledError());
   run.signal?.addEventListener('abort', cancel);
 

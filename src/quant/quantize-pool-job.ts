@@ -46,12 +46,22 @@ export function checkConvertible(to: GgmlTypeTraits, rowLength: number, tensorNa
   }
 }
 
-function convertRows(wasm: WasmQuantizer, job: RowsJob): Uint8Array {
-  const from = ggmlType(job.from);
+/** What a job must encode: its rows as f32 values, checked finite unless the target is F32 itself. */
+export function rowsToEncode(job: RowsJob): { to: GgmlTypeTraits; values: Float32Array } {
   const to = ggmlType(job.to);
-  const values = f32Values(from, job);
-  if (to.id === GgmlType.F32) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  checkFinite(values, job);
+  const values = f32Values(ggmlType(job.from), job);
+  if (to.id !== GgmlType.F32) checkFinite(values, job);
+  return { to, values };
+}
+
+/** F32 values as the bytes GGUF stores (hosts, like GGUF, are little-endian). */
+function f32Bytes(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function convertRows(wasm: WasmQuantizer, job: RowsJob): Uint8Array {
+  const { to, values } = rowsToEncode(job);
+  if (to.id === GgmlType.F32) return f32Bytes(values);
   if (wasm.supports(to)) return wasm.quantize(to, values);
   const out = new Uint8Array(tensorBytes(to, values.length));
   quantizeRow(to, values, out);

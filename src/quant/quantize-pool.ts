@@ -3,7 +3,8 @@
 // each with its own instance of the WASM quantizer. Jobs are handed out in the
 // order they are submitted, so earlier tensors finish first.
 
-import { fromWorkerError, loadRowsConverter, type RowsJob, type RowsReply } from './quantize-pool-job';
+import { fromWorkerError, loadRowsConverter, rowsToEncode, type RowsJob, type RowsReply } from './quantize-pool-job';
+import { GgmlType, ggmlType, type GgmlTypeTraits } from './types';
 
 export interface RowsPool {
   /** The job's rows converted; rejects with the job's error, or with the reason the pool was closed. */
@@ -24,6 +25,43 @@ export async function startRowsPool(threads: number): Promise<RowsPool> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
   if (threads === 1) return startInlinePool();
   return new WorkerPool(threads, isNode() ? await nodeWorkerStarter() : startWebWorker);
+}
+
+/**
+ * An accelerator's quantizer (the WebGPU one in src/backend/webgpu/gpu-quantize.ts): asynchronous, and writing the
+ * reference quantizers' bytes for every type it supports.
+ */
+export interface DeviceQuantizer {
+  supports(type: GgmlTypeTraits): boolean;
+  quantize(type: GgmlTypeTraits, src: Float32Array): Promise<Uint8Array>;
+}
+
+/**
+ * Jobs whose target type the device supports are encoded there, one at a time (a device has one queue); the rest run
+ * inline on this thread.
+ */
+export async function startDevicePool(device: DeviceQuantizer): Promise<RowsPool> {
+  const inline = await startInlinePool();
+  let closedWith: Error | undefined;
+  let previous: Promise<unknown> = Promise.resolve();
+  return {
+    run(job) {
+      if (!device.supports(ggmlType(job.to)) || job.to === GgmlType.F32) return inline.run(job);
+      const result = previous.then(async () => {
+        if (closedWith) throw closedWith;
+        const { to, values } = rowsToEncode(job);
+        const bytes = await device.quantize(to, values);
+        if (closedWith) throw closedWith;
+        return bytes;
+      });
+      previous = result.catch(() => undefined);
+      return result;
+    },
+    close(reason = new PoolClosedError()) {
+      closedWith ??= reason;
+      inline.close(reason);
+    },
+  };
 }
 
 /** Runs jobs one at a time on this thread, each in a task of its own so that a cancel can arrive between any two. */

@@ -1,11 +1,13 @@
 // The GPU quantizer against the CPU reference (quantizeRow) on synthetic rows, and against llama-quantize's --pure
 // outputs of the fixture models. Runs on Dawn for Node with SwiftShader (a CPU Vulkan): slow, so inputs stay small.
 
-import { existsSync, openAsBlob } from 'node:fs';
+import { existsSync, openAsBlob, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, readTensorBytes, type GgufFile } from '../../formats/gguf';
+import { MemorySink } from '../../formats/sink';
 import { UnsupportedTypeError } from '../../quant/errors';
 import { QuantizeInputError, quantizeRow } from '../../quant/quantize';
+import { quantizeModel } from '../../quant/quantize-model';
 import { ggmlTypeByName, tensorBytes, type GgmlTypeTraits } from '../../quant/types';
 import { createGpuQuantizer, requestGpuQuantizer, type GpuQuantizer } from './gpu-quantize';
 
@@ -227,4 +229,15 @@ describe('GPU quantizer vs llama-quantize --pure', () => {
       expect(await expectPureFileMatches(randomModel, randomPure(name), name, (tensor) => tensor.startsWith('blk.0.'))).toBe(7);
     }, 20_000);
   }
+});
+
+describe('whole-model quantization on the GPU', () => {
+  it('writes the same file as llama-quantize --pure Q8_0 for stories260K', async () => {
+    const blob = await openAsBlob(`${FIXTURES}/models/stories260K.gguf`);
+    const sink = new MemorySink();
+    // The 172-wide ffn_down falls back to F16: both types are encoded on the GPU.
+    await quantizeModel(blob, await readGguf(blob), { recipe: 'Q8_0', pure: true }, sink, { device: quantizer });
+    const expected = readFileSync(`${FIXTURES}/quant/stories260K/pure/stories260K-Q8_0.gguf`);
+    expect(Buffer.compare(Buffer.from(sink.bytes()), expected)).toBe(0);
+  }, 20_000);
 });
