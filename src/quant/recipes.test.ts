@@ -189,4 +189,10 @@ describe('llama-quantize rules beyond the fixtures', () => {
     expect(() => planQuantization(model, { recipe: 'Q4_K_M', tensorTypes: [{ pattern: 'attn', type: 'Q9_0' }] })).toThrow(/unknown tensor type "Q9_0"/);
     expect(() => planQuantization(model, { recipe: 'Q4_K_M', outputTensorType: 'IQ2_XXS' })).toThrow(/IQ2_XXS is not supported/);
   });
+
+  it('refuses an output or token embedding type whose blocks do not divide the rows, as llama-quantize does', async () => {
+    const stories = await loadModel('models/stories260K.gguf'); // rows of 64
+    expect(() => planQuantization(stories, { recipe: 'Q8_0', tokenEmbeddingType: 'Q4_K' })).toThrow(/token embedding type Q4_K: rows of token_embd.weight have 64 values/);
+    expect(() => planQuantization(stories, { recipe: 'Q8_0', outputTensorType: 'Q6_K' })).toThrow(/output tensor type Q6_K: rows of output.weight/);
+  });
 });

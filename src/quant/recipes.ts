@@ -283,6 +283,14 @@ const FALLBACKS: ReadonlyMap<string, string> = new Map([
   ['Q2_K', 'Q4_0'], ['Q3_K', 'Q4_0'], ['Q4_K', 'Q5_0'], ['Q5_K', 'Q5_1'], ['Q6_K', 'Q8_0'],
 ]);
 
+function fitsRowOrThrow(type: GgmlTypeTraits, tensor: { name: string; shape: readonly number[] }, what: string): GgmlTypeTraits {
+  const rowLength = tensor.shape[0]!;
+  if (rowLength % type.blockSize !== 0) {
+    throw new QuantizeOptionsError(`${what} ${type.name}: rows of ${tensor.name} have ${rowLength} values, not a multiple of its block size ${type.blockSize}`);
+  }
+  return type;
+}
+
 /** tensor_type_fallback: a type whose blocks divide the row, F16 when nothing else does. */
 function fitRow(choice: Choice, rowLength: number): Choice {
   const { type } = choice;
@@ -327,12 +335,13 @@ export function planQuantization(model: ModelForPlan, options: QuantizeOptions):
       continue;
     }
     const category = categoryOf(t.name);
+    // llama-quantize applies these two as given, with no shape fallback, and fails on rows the blocks do not divide.
     if (tokenEmbeddingType && category === 'token_embd') {
-      choices.set(t.name, { type: tokenEmbeddingType, reason: `token embedding type ${tokenEmbeddingType.name}` });
+      choices.set(t.name, { type: fitsRowOrThrow(tokenEmbeddingType, t, 'token embedding type'), reason: `token embedding type ${tokenEmbeddingType.name}` });
       continue;
     }
     if (outputType && category === 'output') {
-      choices.set(t.name, { type: outputType, reason: `output tensor type ${outputType.name}` });
+      choices.set(t.name, { type: fitsRowOrThrow(outputType, t, 'output tensor type'), reason: `output tensor type ${outputType.name}` });
       continue;
     }
     // Float recipes convert every quantizable tensor; only block-quantized recipes have mixes and overrides.
