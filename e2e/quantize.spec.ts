@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { humanBytes } from '../src/app/format';
 import { expectSelectedModel, openPlayground } from './helpers';
-import { FIXTURES, RANDOM_F32_GGUF, RANDOM_Q4_K_M_GGUF, STORIES_HF_DIR } from './paths';
+import { FIXTURES, RANDOM_F32_GGUF, RANDOM_Q4_K_M_GGUF } from './paths';
 
 const SOURCE_NAME = 'random-llama-256x4-f32.gguf';
 const RANDOM_Q8_0_GGUF = `${FIXTURES}/quant/random-llama-256x4/recipe/random-llama-256x4-Q8_0.gguf`;
@@ -106,7 +106,7 @@ test('a cancelled run adds nothing and leaves no file behind', async ({ page }) 
   await expect(page.getByTestId('model-variant')).toHaveText([`↳ Q8_0 of ${SOURCE_NAME}`]);
 });
 
-test('invalid settings are explained and block the run; safetensors models cannot be converted yet', async ({ page }) => {
+test('invalid settings are explained and block the run', async ({ page }) => {
   await openQuantizePanel(page, 'Q4_K_M');
   await page.getByTestId('add-override').click();
   await page.getByTestId('override-pattern').fill('blk.(0');
@@ -120,8 +120,4 @@ test('invalid settings are explained and block the run; safetensors models canno
   await page.getByTestId('override-type').fill('Q8_0');
   await expect(plannedType(page, 'blk.0.attn_q.weight')).toHaveText('Q8_0');
   await expect(page.getByTestId('quantize-start')).toBeEnabled();
-
-  await page.getByTestId('folder-input').setInputFiles(STORIES_HF_DIR);
-  await expectSelectedModel(page, 'model.safetensors');
-  await expect(page.getByTestId('quantize-unavailable')).toContainText('Converting safetensors models is not available yet');
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FORM, parseQuantizeForm, variantFileName, type QuantizeForm } from './quantize-form';
+import { CONVERT_FORM, convertedFileName, DEFAULT_FORM, isConversionOnly, parseQuantizeForm, variantFileName, type QuantizeForm } from './quantize-form';
 
 const form = (patch: Partial<QuantizeForm>): QuantizeForm => ({ ...DEFAULT_FORM, ...patch });
 
@@ -49,5 +49,22 @@ describe('variantFileName', () => {
     expect(variantFileName('random-llama-256x4-f32.gguf', 'Q4_K_M')).toBe('random-llama-256x4-Q4_K_M.gguf');
     expect(variantFileName('Llama-3.2-1B-Instruct-BF16.GGUF', 'Q6_K')).toBe('Llama-3.2-1B-Instruct-Q6_K.gguf');
     expect(variantFileName('model.f16.gguf', 'Q5_K_S')).toBe('model-Q5_K_S.gguf');
+    expect(variantFileName('model.safetensors', 'Q4_K_M')).toBe('model-Q4_K_M.gguf');
+    expect(convertedFileName('model.safetensors')).toBe('model-F16.gguf');
+  });
+});
+
+describe('isConversionOnly', () => {
+  const options = (form: QuantizeForm) => {
+    const parsed = parseQuantizeForm(form);
+    if (!parsed.ok) throw new Error(parsed.error);
+    return parsed.options;
+  };
+  it('is true only for plain F16, which the conversion itself produces', () => {
+    expect(isConversionOnly(options(CONVERT_FORM))).toBe(true);
+    expect(isConversionOnly(options({ ...CONVERT_FORM, pure: true }))).toBe(true);
+    expect(isConversionOnly(options(DEFAULT_FORM))).toBe(false);
+    expect(isConversionOnly(options({ ...CONVERT_FORM, outputTensorType: 'Q8_0' }))).toBe(false);
+    expect(isConversionOnly(options({ ...CONVERT_FORM, overrides: [{ pattern: 'attn', type: 'Q8_0' }] }))).toBe(false);
   });
 });

@@ -72,6 +72,19 @@ export function parseQuantizeForm(form: QuantizeForm): ParsedForm {
  * (stories260K.gguf → stories260K-Q8_0.gguf, model-f32.gguf → model-Q4_K_M.gguf).
  */
 export function variantFileName(sourceName: string, recipe: string): string {
-  const stem = sourceName.replace(/\.gguf$/i, '').replace(/[-_.](f32|f16|bf16)$/i, '');
+  const stem = sourceName.replace(/\.(gguf|safetensors)$/i, '').replace(/[-_.](f32|f16|bf16)$/i, '');
   return `${stem}-${recipe}.gguf`;
+}
+
+/** The settings of a plain conversion to GGUF: a safetensors model converted at F16 needs no quantization pass after. */
+export const CONVERT_FORM: QuantizeForm = { ...DEFAULT_FORM, recipe: 'F16' };
+
+/** True when `options` ask for exactly what the F16 conversion produces. */
+export function isConversionOnly(options: QuantizeOptions): boolean {
+  return options.recipe === 'F16' && (options.tensorTypes ?? []).length === 0 && !options.outputTensorType && !options.tokenEmbeddingType;
+}
+
+/** The name of the intermediate F16 GGUF a safetensors model is converted to before quantizing. */
+export function convertedFileName(sourceName: string): string {
+  return variantFileName(sourceName, 'F16');
 }

@@ -17,6 +17,12 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; options?: str
     options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type', 'threads'],
     usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--threads N (default: all cores)] [--json]',
   },
+  convert: {
+    run: lazy(async () => (await import('./convert')).convertCommand),
+    switches: ['json'],
+    options: ['outtype'],
+    usage: 'convert HF_DIR_OR_FILES... OUT.gguf [--outtype f16|bf16|f32 (default f16)] [--json]',
+  },
   dequantize: {
     run: lazy(async () => (await import('./quantize')).dequantizeCommand),
     switches: [],

@@ -1,14 +1,16 @@
 // The inspector worker: parses model headers, computes tensor statistics, and
-// plans and runs quantizations, all off the UI thread. The page reaches it
+// plans and runs quantizations (converting safetensors models to GGUF first), all off the UI thread. The page reaches it
 // through comlink (see src/app/inspector-client.ts). Files arrive as File/Blob
 // objects (cloned cheaply, not copied); only the header bytes and the bytes of
 // the tensors being inspected or converted are ever read.
 
 import { expose } from 'comlink';
-import type { GgufFile } from '../formats/gguf';
+import { readGguf, type GgufFile } from '../formats/gguf';
+import { convertedLayout, convertHfToGguf, type ConvertOptions } from '../formats/convert-hf';
 import { openModels, type ModelHandle, type ModelView, type NamedBlob, type OpenError } from '../formats/model';
 import { planModel, plannedBytes, quantizeModel, QuantizeCancelledError, type QuantizeProgress } from '../quant/quantize-model';
 import type { QuantizeOptions } from '../quant/recipes';
+import { convertedFileName, isConversionOnly } from '../app/quantize-form';
 import type { TensorStats } from '../quant/tensor-stats';
 import { createOutput, type QuantizeOutput } from './quantize-output';
 
@@ -54,11 +56,20 @@ function handleOf(modelId: string): ModelHandle {
   return handle;
 }
 
-function ggufOf(modelId: string): { blob: Blob; gguf: GgufFile } {
+/** A safetensors model's files by name, and how its conversion to GGUF is done: F16, as convert_hf_to_gguf.py's default. */
+function conversionOf(handle: ModelHandle): { files: Map<string, Blob>; options: ConvertOptions } {
+  // The converter names the model after its folder; files picked one by one have none to go by.
+  const folder = handle.blobs[0]?.path?.split('/').slice(-2, -1)[0];
+  const name = folder || handle.view.name.replace(/\.safetensors$/i, '');
+  return { files: new Map(handle.blobs.map((f) => [f.name, f.blob])), options: { outtype: 'f16', name } };
+}
+
+/** The GGUF a model is or, for a safetensors model, the one its conversion will produce (nothing is converted). */
+async function layoutOf(modelId: string): Promise<GgufFile> {
   const handle = handleOf(modelId);
-  const blob = handle.blobs[0]?.blob;
-  if (!handle.gguf || !blob) throw new TypeError(`${handle.view.name} is not a GGUF model: converting safetensors is not available yet`);
-  return { blob, gguf: handle.gguf };
+  if (handle.gguf) return handle.gguf;
+  const { files, options } = conversionOf(handle);
+  return convertedLayout(files, options);
 }
 
 async function open(files: NamedBlob[]): Promise<OpenResult> {
@@ -93,8 +104,8 @@ const inspector = {
   },
 
   /** What quantizing with `options` would do to each tensor, and how big the result would be. */
-  planQuantization(modelId: string, options: QuantizeOptions): QuantizePlan {
-    const { gguf } = ggufOf(modelId);
+  async planQuantization(modelId: string, options: QuantizeOptions): Promise<QuantizePlan> {
+    const gguf = await layoutOf(modelId);
     const plan = planModel(gguf, options);
     const tensorBytes = plannedBytes(plan);
     const elements = plan.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
@@ -108,39 +119,59 @@ const inspector = {
   },
 
   /**
-   * Quantizes a loaded GGUF model into a new file `fileName` and opens the
-   * result as a new model. Progress goes to `onProgress` (a comlink proxy);
+   * Quantizes a loaded model into a new file `fileName` and opens the result as a new model. A
+   * safetensors model is first converted to an F16 GGUF (which is the result itself when the
+   * settings ask for plain F16). Progress goes to `onProgress` (a comlink proxy);
    * cancelQuantization() stops the run and removes what was written.
    */
   async quantize(modelId: string, options: QuantizeOptions, fileName: string, onProgress: (p: QuantizeProgress) => void): Promise<QuantizeOutcome> {
     if (running) throw new Error('a quantization is already running: wait for it or cancel it');
-    const { blob, gguf } = ggufOf(modelId);
+    const handle = handleOf(modelId);
     const controller = new AbortController();
     running = controller;
+    let lastReport = -Infinity;
+    const report = (p: QuantizeProgress) => {
+      if (p.elapsedMs - lastReport < PROGRESS_INTERVAL_MS && p.tensorsDone < p.tensorsTotal) return;
+      lastReport = p.elapsedMs;
+      void onProgress(p);
+    };
+    let converted: QuantizeOutput | null = null;
     let output: QuantizeOutput | null = null;
     try {
-      output = await createOutput(fileName);
-      let lastReport = -Infinity;
-      await quantizeModel(blob, gguf, options, output.sink, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (p.elapsedMs - lastReport < PROGRESS_INTERVAL_MS && p.tensorsDone < p.tensorsTotal) return;
-          lastReport = p.elapsedMs;
-          void onProgress(p);
-        },
-      });
-      const file = await output.finish();
+      let source = { blob: handle.blobs[0]!.blob as Blob, gguf: handle.gguf };
+      if (!source.gguf) {
+        const { files, options: conversion } = conversionOf(handle);
+        converted = await createOutput(convertedFileName(handle.view.name));
+        await convertHfToGguf(files, converted.sink, {
+          ...conversion,
+          signal: controller.signal,
+          onProgress: (p) => report({ ...p, currentTensor: p.currentTensor && `converting ${p.currentTensor}` }),
+        });
+        const file = await converted.finish();
+        source = { blob: file, gguf: await readGguf(file) };
+      }
+      let file: File;
+      if (converted && isConversionOnly(options)) {
+        [output, converted] = [converted, null];
+        file = new File([source.blob], fileName);
+      } else {
+        output = await createOutput(fileName);
+        lastReport = -Infinity;
+        await quantizeModel(source.blob, source.gguf!, options, output.sink, { signal: controller.signal, onProgress: report });
+        file = await output.finish();
+      }
       const { handles: opened, errors } = await openModels([{ name: fileName, blob: file }]);
-      const handle = opened[0];
-      if (!handle) throw new Error(`the quantized file could not be read back: ${errors[0]?.message ?? 'unknown error'}`);
-      handles.set(handle.view.id, handle);
-      outputs.set(handle.view.id, output);
-      return { status: 'done', model: handle.view, file, storage: output.storage };
+      const result = opened[0];
+      if (!result) throw new Error(`the quantized file could not be read back: ${errors[0]?.message ?? 'unknown error'}`);
+      handles.set(result.view.id, result);
+      outputs.set(result.view.id, output);
+      return { status: 'done', model: result.view, file, storage: output.storage };
     } catch (e) {
       await output?.discard();
-      if (e instanceof QuantizeCancelledError) return { status: 'cancelled' };
+      if (e instanceof QuantizeCancelledError || controller.signal.aborted) return { status: 'cancelled' };
       throw e;
     } finally {
+      await converted?.discard();
       running = null;
     }
   },

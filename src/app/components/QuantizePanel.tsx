@@ -1,4 +1,4 @@
-// The Quantize tab: settings (recipe or type, pure, per-tensor overrides), the
+// The Quantize tab: for safetensors models, conversion to GGUF; settings (recipe or type, pure, per-tensor overrides), the
 // plan the worker computes for them (size, bits per weight, each tensor's
 // type), and the run itself with progress, cancel, and the result as a new
 // model that can be downloaded.
@@ -6,7 +6,7 @@
 import { useEffect, useMemo } from 'react';
 import type { ModelView } from '../../formats/model';
 import { exact, humanBytes, shapeText } from '../format';
-import { parseQuantizeForm, RECIPES, TARGET_TYPES, variantFileName, type ParsedForm, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
+import { CONVERT_FORM, parseQuantizeForm, RECIPES, TARGET_TYPES, variantFileName, type ParsedForm, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
 import { progressFigures } from '../quantize-progress';
 import { optionsKeyOf, usePlayground, type PlanResult, type QuantizeRun } from '../store';
 import { DownloadLink } from './DownloadLink';
@@ -15,20 +15,37 @@ import { DownloadLink } from './DownloadLink';
 const PLAN_DELAY_MS = 150;
 
 export function QuantizePanel({ model }: { model: ModelView }) {
-  if (model.format !== 'gguf') {
-    return (
-      <section className="card quantize-unavailable" data-testid="quantize-unavailable">
-        <h2>Quantize</h2>
-        <p>Converting safetensors models is not available yet. Open a GGUF file (F32, F16 or BF16 weights) to quantize it in the browser.</p>
-      </section>
-    );
-  }
   return (
     <div className="quantize">
+      {model.format !== 'gguf' && <ConvertCard model={model} />}
       <QuantizeSettings model={model} />
       <QuantizeRunCard model={model} />
       <PlanCard model={model} />
     </div>
+  );
+}
+
+/** For a safetensors model: quantizing converts it to GGUF first; converting alone is one click. */
+function ConvertCard({ model }: { model: ModelView }) {
+  const running = usePlayground((s) => s.quantizeRun?.status === 'running');
+  const convert = () => {
+    const { setQuantizeForm, startQuantization } = usePlayground.getState();
+    setQuantizeForm(CONVERT_FORM);
+    void startQuantization(model.id);
+  };
+  return (
+    <section className="card quantize-convert" data-testid="quantize-convert">
+      <h2>Convert</h2>
+      <p>
+        This is a Hugging Face safetensors model. It is converted to GGUF as llama.cpp&apos;s convert_hf_to_gguf.py does
+        (weights F16, norms F32) before it is quantized.
+      </p>
+      <div className="run-actions">
+        <button type="button" className="button" disabled={running} onClick={convert} data-testid="convert-start">
+          Convert to GGUF (F16)
+        </button>
+      </div>
+    </section>
   );
 }
 
