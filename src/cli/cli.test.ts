@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openAsBlob, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hfFolderFromLlamaGguf } from '../formats/convert-hf-inverse';
+import { readGguf, readTensorBytes } from '../formats/gguf';
 import { fixturePath } from '../formats/test-files';
 
 /** Runs the real CLI entry point, as `npm run -s cli -- ...` does. */
@@ -71,6 +73,25 @@ describe('cli quantize and dequantize', () => {
     expect(r.stderr).toMatch(/Q9_Z/);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('quantizes a safetensors model folder through an F16 conversion, as convert_hf_to_gguf.py + llama-quantize do', async () => {
+    const source = await openAsBlob(fixturePath('models/stories260K.gguf'));
+    const folder = join(dir, 'stories260K-hf');
+    mkdirSync(folder);
+    for (const [name, blob] of await hfFolderFromLlamaGguf(source, await readGguf(source))) {
+      writeFileSync(join(folder, name), new Uint8Array(await blob.arrayBuffer()));
+    }
+    const fromFolder = join(dir, 'from-hf-q8.gguf');
+    const fromF16 = join(dir, 'from-f16-q8.gguf');
+    expect(cli('quantize', folder, fromFolder, '--type', 'Q8_0', '--pure').code).toBe(0);
+    expect(cli('quantize', fixturePath('quant/stories260K/pure/stories260K-F16.gguf'), fromF16, '--type', 'Q8_0', '--pure').code).toBe(0);
+    const [a, b] = await Promise.all([fromFolder, fromF16].map((p) => openAsBlob(p)));
+    const [ga, gb] = await Promise.all([readGguf(a!), readGguf(b!)]);
+    expect(ga.tensors.map((t) => `${t.name} ${t.type.name}`)).toEqual(gb.tensors.map((t) => `${t.name} ${t.type.name}`));
+    for (const [i, t] of ga.tensors.entries()) {
+      expect(Buffer.compare(await readTensorBytes(a!, t), await readTensorBytes(b!, gb.tensors[i]!)), t.name).toBe(0);
+    }
   });
 
   it('dequantizes to F32', () => {

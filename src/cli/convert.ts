@@ -13,7 +13,7 @@ import { humanBytes } from '../app/format';
 const OUT_TYPES: readonly OutType[] = ['f16', 'bf16', 'f32'];
 
 /** The model's files by name, and the model's name (its folder's name, as the converter uses). */
-async function modelFiles(inputs: string[]): Promise<{ files: Map<string, Blob>; name: string }> {
+export async function modelFiles(inputs: string[]): Promise<{ files: Map<string, Blob>; name: string }> {
   let paths = inputs;
   let folder = dirname(resolve(inputs[0]!));
   if (inputs.length === 1 && (await stat(inputs[0]!)).isDirectory()) {

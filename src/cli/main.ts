@@ -15,7 +15,7 @@ const COMMANDS: Record<string, { run: Command; switches: string[]; options?: str
     run: lazy(async () => (await import('./quantize')).quantizeCommand),
     switches: ['json', 'pure'],
     options: ['type', 'tensor-type', 'output-tensor-type', 'token-embedding-type', 'threads'],
-    usage: 'quantize IN.gguf OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--threads N (default: all cores)] [--json]',
+    usage: 'quantize IN.gguf|HF_DIR OUT.gguf --type RECIPE_OR_TYPE [--pure] [--tensor-type PATTERN=TYPE]... [--output-tensor-type T] [--token-embedding-type T] [--threads N (default: all cores)] [--json]',
   },
   convert: {
     run: lazy(async () => (await import('./convert')).convertCommand),
