@@ -1,18 +1,23 @@
-// `npm run bench [-- --json]`: throughput figures with the machine's memory
-// roofline beside them. Measure with this, not with timed tests.
+// `npm run bench [-- --json] [-- --quick]`: throughput figures with the machine's memory
+// roofline beside them: quantization in Node, then the runtime in headless Chromium
+// beside wllama and native llama.cpp. Measure with this, not with timed tests.
 
 import os from 'node:os';
 import { measureReadBandwidth } from './memory-bandwidth';
 import { benchQuantize, LLAMA_QUANTIZE_MB_PER_SECOND } from './quantize-bench';
+import { benchRuntime } from './runtime-bench';
+import { formatRuntimeReport } from './runtime-report';
 
 const json = process.argv.includes('--json');
 const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
 const bandwidth = measureReadBandwidth();
 const threadCounts = [1, 2];
 const quantize = await benchQuantize(threadCounts);
+const runtime = await benchRuntime({ threadCounts, quick: process.argv.includes('--quick'), log: (line) => console.error(line) });
 
 if (json) {
-  console.log(JSON.stringify({ machine, memoryReadGBps: bandwidth / 1e9, quantize, llamaQuantizeMbPerSecond: LLAMA_QUANTIZE_MB_PER_SECOND }, null, 1));
+  const report = { machine: { ...machine, loadAverage: os.loadavg() }, memoryReadGBps: bandwidth / 1e9, quantize, llamaQuantizeMbPerSecond: LLAMA_QUANTIZE_MB_PER_SECOND, runtime };
+  console.log(JSON.stringify(report, null, 1));
 } else {
   const roofline = (mbPerSecond: number) => `${((mbPerSecond * 1e6 * 100) / bandwidth).toFixed(1)}%`;
   const cell = (text: string, width: number) => text.padStart(width);
@@ -35,4 +40,6 @@ if (json) {
     console.log([name.padEnd(6), cell(r.referenceMbPerSecond.toFixed(1), 10), cell(kernel, 10), ...cells].join(' '));
   }
   if (quantize.some((r) => !r.wasm)) console.log('* no WASM quantizer yet: the TS reference runs in the pool');
+  console.log('\nruntime in headless Chromium; peers: wllama in the same page, native llama.cpp (node-llama-cpp)');
+  console.log(formatRuntimeReport(runtime));
 }

@@ -8,7 +8,8 @@ import { expose } from 'comlink';
 import { readGguf, type GgufFile } from '../formats/gguf';
 import { convertedLayout, convertHfToGguf, type ConvertOptions } from '../formats/convert-hf';
 import { openModels, type ModelHandle, type ModelView, type NamedBlob, type OpenError } from '../formats/model';
-import { planModel, plannedBytes, quantizeModel, QuantizeCancelledError, type QuantizeProgress } from '../quant/quantize-model';
+import { planModel, plannedBytes, quantizeModel, QuantizeCancelledError, type QuantizeProgress, type QuantizeRun } from '../quant/quantize-model';
+import { createGpuQuantizer } from '../backend/webgpu/gpu-quantize';
 import type { QuantizeOptions } from '../quant/recipes';
 import { convertedFileName, isConversionOnly } from '../app/quantize-form';
 import type { TensorStats } from '../quant/tensor-stats';
@@ -38,7 +39,7 @@ export interface QuantizePlan {
 }
 
 export type QuantizeOutcome =
-  | { status: 'done'; model: ModelView; file: File; storage: QuantizeOutput['storage'] }
+  | { status: 'done'; model: ModelView; file: File; storage: QuantizeOutput['storage']; engine: string }
   | { status: 'cancelled' };
 
 /** Loaded models by ModelView.id, kept so that tensors can be read back later. */
@@ -49,6 +50,33 @@ const outputs = new Map<string, QuantizeOutput>();
 let running: AbortController | null = null;
 /** Progress reports sent to the page at most this often (plus one when a run ends). */
 const PROGRESS_INTERVAL_MS = 100;
+
+interface QuantizeEngine {
+  run: Pick<QuantizeRun, 'threads' | 'device'>;
+  /** Shown with the result, e.g. "WebGPU (nvidia ampere)" or "WASM SIMD, 8 threads". */
+  description: string;
+}
+
+let engine: Promise<QuantizeEngine> | undefined;
+
+/**
+ * Where quantization runs: on a hardware GPU when the page has one; otherwise on WASM threads (several only when the
+ * page is cross-origin isolated, as nested workers then share the work). A software adapter (SwiftShader) is slower
+ * than WASM, so it is not used.
+ */
+function quantizeEngine(): Promise<QuantizeEngine> {
+  engine ??= (async () => {
+    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+    const info = adapter?.info;
+    const software = !info || info.isFallbackAdapter || /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+    if (adapter && !software) {
+      return { run: { device: createGpuQuantizer(await adapter.requestDevice()) }, description: `WebGPU (${info.vendor} ${info.architecture})`.trim() };
+    }
+    const threads = self.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency) : 1;
+    return { run: { threads }, description: `WASM SIMD, ${threads} thread${threads > 1 ? 's' : ''}` };
+  })();
+  return engine;
+}
 
 function handleOf(modelId: string): ModelHandle {
   const handle = handles.get(modelId);
@@ -151,13 +179,14 @@ const inspector = {
         source = { blob: file, gguf: await readGguf(file) };
       }
       let file: File;
+      const { run, description } = await quantizeEngine();
       if (converted && isConversionOnly(options)) {
         [output, converted] = [converted, null];
         file = new File([source.blob], fileName);
       } else {
         output = await createOutput(fileName);
         lastReport = -Infinity;
-        await quantizeModel(source.blob, source.gguf!, options, output.sink, { signal: controller.signal, onProgress: report });
+        await quantizeModel(source.blob, source.gguf!, options, output.sink, { ...run, signal: controller.signal, onProgress: report });
         file = await output.finish();
       }
       const { handles: opened, errors } = await openModels([{ name: fileName, blob: file }]);
@@ -165,7 +194,7 @@ const inspector = {
       if (!result) throw new Error(`the quantized file could not be read back: ${errors[0]?.message ?? 'unknown error'}`);
       handles.set(result.view.id, result);
       outputs.set(result.view.id, output);
-      return { status: 'done', model: result.view, file, storage: output.storage };
+      return { status: 'done', model: result.view, file, storage: output.storage, engine: description };
     } catch (e) {
       await output?.discard();
       if (e instanceof QuantizeCancelledError || controller.signal.aborted) return { status: 'cancelled' };
