@@ -1,0 +1,249 @@
+// Each WebGPU kernel against a CPU reference on random inputs, with shapes that are not multiples of the workgroup
+// or token-group sizes: matmuls against the WASM backend (which rounds activations as llama.cpp does, like ours),
+// the rest against the dequantizers of src/quant and plain loops. Runs on SwiftShader: small shapes.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dequantize } from '../../quant/dequantize';
+import { quantizeTensor } from '../../quant/quantize';
+import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
+import { BackendError, type BackendBuffer } from '../backend';
+import { ropeTable, WasmBackend } from '../wasm/wasm-backend';
+import { createTestDevice, uncapturedErrors } from './test-gpu';
+import { WebGpuBackend } from './webgpu-backend';
+
+let backend: WebGpuBackend;
+let cpu: WasmBackend;
+beforeAll(async () => {
+  backend = await WebGpuBackend.create({ device: await createTestDevice() });
+  cpu = await WasmBackend.create();
+});
+afterAll(() => {
+  backend?.dispose();
+  cpu?.dispose();
+});
+afterEach(() => expect(uncapturedErrors).toEqual([]));
+
+function type(name: string): GgmlTypeTraits {
+  const traits = ggmlTypeByName(name);
+  if (!traits) throw new Error(`unknown type ${name}`);
+  return traits;
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
+function randomValues(n: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function upload(data: Float32Array): BackendBuffer {
+  const buffer = backend.createBuffer(data.length);
+  backend.write(buffer, data);
+  return buffer;
+}
+
+function f32Weight(name: string, data: Float32Array) {
+  return backend.uploadWeight({ name, type: type('F32'), shape: [data.length] }, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/** Largest |a − b| relative to the largest |b|. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return err / scale;
+}
+
+const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
+
+describe.each(TYPES)('%s weights', (name) => {
+  const traits = type(name);
+  const cols = traits.blockSize === 256 ? 512 : 96;
+  const rows = 37;
+  const values = randomValues(rows * cols, 7);
+  const bytes = traits.id === 0 ? new Uint8Array(values.buffer) : quantizeTensor(traits, values, cols);
+  const dequantized = dequantize(traits, bytes, rows * cols);
+
+  it.each([1, 11])('matmul of %i tokens matches the WASM backend', async (nTokens) => {
+    const info = { name, type: traits, shape: [cols, rows] };
+    const x = randomValues(nTokens * cols, 100 + nTokens);
+    const cpuOut = cpu.createBuffer(nTokens * rows);
+    const cpuX = cpu.createBuffer(x.length);
+    cpu.write(cpuX, x);
+    cpu.matmul(cpu.uploadWeight(info, bytes), cpuX, cpuOut, nTokens);
+    const out = backend.createBuffer(nTokens * rows);
+    backend.matmul(backend.uploadWeight(info, bytes), upload(x), out, nTokens);
+    // Q4_1 and Q5_1 meet Q8_1 activations, whose block sum llama.cpp stores as f16(d·Σq); activations.wgsl keeps
+    // only the f16 scale, so their offset term differs slightly.
+    const tolerance = name === 'Q4_1' || name === 'Q5_1' ? 5e-4 : 1e-4;
+    expect(relativeError(await backend.readAsync(out), cpu.read(cpuOut))).toBeLessThan(tolerance);
+  });
+
+  it('embeds rows exactly as the dequantizer', async () => {
+    const weight = backend.uploadWeight({ name, type: traits, shape: [cols, rows] }, bytes);
+    const tokens = [3, 0, 36, 3];
+    const out = backend.createBuffer(tokens.length * cols);
+    backend.embed(weight, tokens, out);
+    const expected = new Float32Array(tokens.length * cols);
+    tokens.forEach((token, t) => expected.set(dequantized.subarray(token * cols, (token + 1) * cols), t * cols));
+    expect(relativeError(await backend.readAsync(out), expected)).toBeLessThan(1e-6);
+  });
+});
+
+describe('weights larger than a buffer', () => {
+  it('are split by rows for matmul and embed', async () => {
+    const traits = type('Q4_0');
+    const [cols, rows] = [64, 23];
+    const values = randomValues(rows * cols, 21);
+    const bytes = quantizeTensor(traits, values, cols);
+    const info = { name: 'split', type: traits, shape: [cols, rows] };
+    // 36 bytes a row: parts of 5 rows.
+    const split = await WebGpuBackend.create({ device: backend.device, maxWeightBufferBytes: 5 * 36 + 3 });
+    const x = randomValues(3 * cols, 22);
+    const whole = backend.createBuffer(3 * rows);
+    backend.matmul(backend.uploadWeight(info, bytes), upload(x), whole, 3);
+    const xs = split.createBuffer(x.length);
+    split.write(xs, x);
+    const parts = split.createBuffer(3 * rows);
+    split.matmul(split.uploadWeight(info, bytes), xs, parts, 3);
+    expect(await split.readAsync(parts)).toEqual(await backend.readAsync(whole));
+    const embedded = split.createBuffer(2 * cols);
+    split.embed(split.uploadWeight(info, bytes), [22, 4], embedded);
+    const dequantized = dequantize(traits, bytes, rows * cols);
+    const expected = new Float32Array(2 * cols);
+    expected.set(dequantized.subarray(22 * cols, 23 * cols));
+    expected.set(dequantized.subarray(4 * cols, 5 * cols), cols);
+    expect(await split.readAsync(embedded)).toEqual(expected);
+    split.dispose();
+  });
+});
+
+describe('activation kernels', () => {
+  it('rmsNorm normalizes rows, in place too', async () => {
+    const n = 70;
+    const rows = 3;
+    const x = randomValues(n * rows, 1);
+    const w = randomValues(n, 2);
+    const expected = new Float32Array(n * rows);
+    for (let r = 0; r < rows; r++) {
+      let sq = 0;
+      for (let i = 0; i < n; i++) sq += x[r * n + i]! ** 2;
+      const scale = 1 / Math.sqrt(sq / n + 1e-5);
+      for (let i = 0; i < n; i++) expected[r * n + i] = x[r * n + i]! * scale * w[i]!;
+    }
+    const buffer = upload(x);
+    backend.rmsNorm(buffer, f32Weight('norm', w), buffer, rows, 1e-5);
+    expect(relativeError(await backend.readAsync(buffer), expected)).toBeLessThan(1e-5);
+  });
+
+  it('add, siluMul and addBias work on views', async () => {
+    const n = 130;
+    const a = randomValues(2 * n, 3);
+    const b = randomValues(n, 4);
+    const buffer = upload(a);
+    const first = backend.view(buffer, 0, n);
+    const second = backend.view(buffer, n, n);
+    backend.add(second, upload(b), first);
+    backend.siluMul(first, second, second);
+    backend.addBias(buffer, f32Weight('bias', b.subarray(0, 65)), 4);
+    const expected = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const sum = a[n + i]! + b[i]!;
+      expected[i] = sum;
+      expected[n + i] = (sum / (1 + Math.exp(-sum))) * a[n + i]!;
+    }
+    for (let i = 0; i < 2 * n; i++) expected[i]! += b[i % 65]!;
+    expect(relativeError(await backend.readAsync(buffer), expected)).toBeLessThan(1e-5);
+  });
+
+  it.each([false, true])('rope rotates pairs (neox %s)', async (neox) => {
+    const params = { nHeads: 3, headDim: 16, ropeDims: 12, freqBase: 10000, freqScale: 1, neox };
+    const nTokens = 5;
+    const startPos = 7;
+    const x = randomValues(nTokens * 3 * 16, 5);
+    const table = ropeTable(nTokens, startPos, params);
+    const expected = x.slice();
+    for (let t = 0; t < nTokens; t++) {
+      for (let h = 0; h < 3; h++) {
+        for (let p = 0; p < 6; p++) {
+          const i0 = (t * 3 + h) * 16 + (neox ? p : 2 * p);
+          const i1 = i0 + (neox ? 6 : 1);
+          const [c, s] = [table[(t * 6 + p) * 2]!, table[(t * 6 + p) * 2 + 1]!];
+          expected[i0] = x[i0]! * c - x[i1]! * s;
+          expected[i1] = x[i0]! * s + x[i1]! * c;
+        }
+      }
+    }
+    const buffer = upload(x);
+    backend.rope(buffer, nTokens, startPos, params);
+    expect(relativeError(await backend.readAsync(buffer), expected)).toBeLessThan(1e-5);
+  });
+
+  it('attention is causal and grouped over the f16 cache', async () => {
+    const params = { nHeads: 6, nKvHeads: 2, headDim: 24, scale: 1 / Math.sqrt(24) };
+    const kvDim = 48;
+    const cache = backend.createKvCache(2, 20, kvDim);
+    const prefix = 9;
+    const nTokens = 4;
+    const total = prefix + nTokens;
+    const keys = randomValues(total * kvDim, 10);
+    const values = randomValues(total * kvDim, 11);
+    // The cache holds f16 values.
+    const f16 = type('F16');
+    const cachedKeys = dequantize(f16, quantizeTensor(f16, keys, kvDim), keys.length);
+    const cachedValues = dequantize(f16, quantizeTensor(f16, values, kvDim), values.length);
+    const q = randomValues(nTokens * 6 * 24, 12);
+    backend.storeKv(cache, 1, upload(keys.subarray(0, prefix * kvDim)), upload(values.subarray(0, prefix * kvDim)), 0, prefix);
+    backend.storeKv(cache, 1, upload(keys.subarray(prefix * kvDim)), upload(values.subarray(prefix * kvDim)), prefix, nTokens);
+    const out = backend.createBuffer(q.length);
+    backend.attention(upload(q), cache, 1, out, prefix, nTokens, params);
+    const expected = new Float32Array(q.length);
+    for (let t = 0; t < nTokens; t++) {
+      for (let h = 0; h < 6; h++) {
+        const kvHead = Math.floor(h / 3);
+        const scores: number[] = [];
+        for (let p = 0; p <= prefix + t; p++) {
+          let dot = 0;
+          for (let i = 0; i < 24; i++) dot += q[(t * 6 + h) * 24 + i]! * cachedKeys[p * kvDim + kvHead * 24 + i]!;
+          scores.push(dot * params.scale);
+        }
+        const max = Math.max(...scores);
+        const weights = scores.map((s) => Math.exp(s - max));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < 24; i++) {
+          let acc = 0;
+          weights.forEach((w, p) => (acc += w * cachedValues[p * kvDim + kvHead * 24 + i]!));
+          expected[(t * 6 + h) * 24 + i] = acc / sum;
+        }
+      }
+    }
+    expect(relativeError(await backend.readAsync(out), expected)).toBeLessThan(1e-4);
+  });
+
+  it('argmaxAsync finds the first largest value', async () => {
+    const values = randomValues(1000, 13);
+    values[77] = 5;
+    values[901] = 5;
+    expect(await backend.argmaxAsync(backend.view(upload(values), 3, 990))).toBe(74);
+    expect(await backend.argmaxAsync(upload(new Float32Array([-3, -1, -2])))).toBe(1);
+  });
+
+  it('rejects foreign handles and bad sizes with BackendError', () => {
+    const buffer = backend.createBuffer(4);
+    expect(() => backend.view(buffer, 2, 4)).toThrow(BackendError);
+    expect(() => backend.add(buffer, backend.createBuffer(5), buffer)).toThrow(BackendError);
+    expect(() => backend.read()).toThrow(BackendError);
+    expect(() => backend.add({ length: 4 }, buffer, buffer)).toThrow(BackendError);
+  });
+});

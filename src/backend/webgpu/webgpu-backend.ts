@@ -1,0 +1,543 @@
+// The WebGPU backend: weights stay in their GGUF byte layout in storage buffers and the kernels of shaders/*.wgsl
+// dequantize them on the fly. Ops are recorded into one command encoder; nothing runs until a read (readAsync) or a
+// write submits it, so a whole forward pass is one command buffer. WebGPU reads back asynchronously only: `read`
+// cannot be served and throws; callers use `readAsync` (see AsyncBackend).
+
+import activationsShader from '../../../shaders/activations.wgsl?raw';
+import argmaxShader from '../../../shaders/argmax.wgsl?raw';
+import attentionShader from '../../../shaders/attention.wgsl?raw';
+import dequantShader from '../../../shaders/dequant.wgsl?raw';
+import elementwiseShader from '../../../shaders/elementwise.wgsl?raw';
+import embedShader from '../../../shaders/embed.wgsl?raw';
+import matmulShader from '../../../shaders/matmul.wgsl?raw';
+import normShader from '../../../shaders/norm.wgsl?raw';
+import ropeShader from '../../../shaders/rope.wgsl?raw';
+import { GgmlType, type GgmlTypeTraits } from '../../quant/types';
+import {
+  BackendError,
+  type AttentionParams,
+  type Backend,
+  type BackendBuffer,
+  type BackendKvCache,
+  type BackendWeight,
+  type RopeParams,
+  type WeightInfo,
+} from '../backend';
+import { ropeTable } from '../wasm/wasm-backend';
+
+/** A backend whose results come back asynchronously. */
+export interface AsyncBackend extends Backend {
+  readAsync(buffer: BackendBuffer): Promise<Float32Array>;
+}
+
+const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
+  GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+  GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+  GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+]);
+
+/** Workgroup size of every kernel. */
+const LANES = 64;
+/** Size of every kernel's uniform parameters at most (the attention kernel's ten words), rounded up. */
+const UNIFORM_BYTES = 48;
+/** Must match TOKENS_PER_GROUP in matmul.wgsl. */
+const MATMUL_TOKENS_PER_GROUP = 8;
+
+/** Consecutive rows of a weight that fit one storage buffer binding. */
+interface WeightPart {
+  readonly buffer: GPUBuffer;
+  readonly firstRow: number;
+  readonly rows: number;
+}
+
+class GpuWeight implements BackendWeight {
+  constructor(
+    readonly info: WeightInfo,
+    readonly cols: number,
+    readonly rows: number,
+    readonly rowBytes: number,
+    readonly parts: readonly WeightPart[],
+  ) {}
+}
+
+class GpuBuffer implements BackendBuffer {
+  constructor(
+    readonly buffer: GPUBuffer,
+    /** First element of this view within `buffer`. */
+    readonly offset: number,
+    readonly length: number,
+  ) {}
+}
+
+class GpuKvCache implements BackendKvCache {
+  constructor(
+    readonly nLayers: number,
+    readonly nCtx: number,
+    readonly kvDim: number,
+    readonly keys: GPUBuffer,
+    readonly values: GPUBuffer,
+  ) {}
+}
+
+export interface WebGpuBackendOptions {
+  /** A device to use (default: one from navigator.gpu with the adapter's largest buffer limits). */
+  readonly device?: GPUDevice;
+  /** Bytes per weight buffer at most (default: the device's binding and buffer limits); larger weights are split by rows. */
+  readonly maxWeightBufferBytes?: number;
+}
+
+export class WebGpuBackend implements AsyncBackend {
+  readonly name = 'webgpu';
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly modules = new Map<string, { module: GPUShaderModule; layout: GPUBindGroupLayout }>();
+  private encoder: GPUCommandEncoder | undefined;
+  /** Table, token and intermediate buffers of the recorded ops, released once they are submitted. */
+  private temporaries: GPUBuffer[] = [];
+  /** Uniform buffers of the recorded ops, and those free for reuse. */
+  private uniformsInUse: GPUBuffer[] = [];
+  private readonly freeUniforms: GPUBuffer[] = [];
+  /** Everything this backend created, destroyed by dispose. */
+  private readonly owned: GPUBuffer[] = [];
+  private disposed = false;
+
+  private readonly maxWeightBufferBytes: number;
+
+  private constructor(readonly device: GPUDevice, maxWeightBufferBytes: number | undefined) {
+    const limits = device.limits;
+    // Parts hold whole rows; shaders index them with 32-bit byte offsets.
+    this.maxWeightBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4, maxWeightBufferBytes ?? Infinity);
+  }
+
+  static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    return new WebGpuBackend(options.device ?? (await requestDevice()), options.maxWeightBufferBytes);
+  }
+
+  supports(type: GgmlTypeTraits): boolean {
+    return SUPPORTED_TYPES.has(type.id);
+  }
+
+  uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
+    const { type, shape } = info;
+    if (!this.supports(type)) throw new BackendError(`${info.name}: tensor type ${type.name} is not supported by the WebGPU backend`);
+    if (shape.length === 0 || shape.length > 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new BackendError(`${info.name}: expected a vector or matrix, got shape [${shape.join(', ')}]`);
+    }
+    const cols = shape[0]!;
+    const rows = shape[1] ?? 1;
+    if (cols % type.blockSize !== 0) throw new BackendError(`${info.name}: row length ${cols} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
+    const rowBytes = (cols / type.blockSize) * type.bytesPerBlock;
+    if (bytes.byteLength !== rowBytes * rows) throw new BackendError(`${info.name}: expected ${rowBytes * rows} bytes, got ${bytes.byteLength}`);
+    // The last word of a part may be padding.
+    const rowsPerPart = Math.floor((this.maxWeightBufferBytes - 3) / rowBytes);
+    if (rowsPerPart < 1) throw new BackendError(`${info.name}: a row of ${rowBytes} bytes exceeds the buffer limit of ${this.maxWeightBufferBytes}`);
+    const parts: WeightPart[] = [];
+    for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPart) {
+      const partRows = Math.min(rowsPerPart, rows - firstRow);
+      const partBytes = bytes.subarray(firstRow * rowBytes, (firstRow + partRows) * rowBytes);
+      parts.push({ buffer: this.uploadBytes(info.name, partBytes), firstRow, rows: partRows });
+    }
+    return new GpuWeight(info, cols, rows, rowBytes, parts);
+  }
+
+  createBuffer(length: number): BackendBuffer {
+    checkCount('buffer length', length);
+    return new GpuBuffer(this.storageBuffer('activations', length * 4), 0, length);
+  }
+
+  view(buffer: BackendBuffer, offset: number, length: number): BackendBuffer {
+    const b = this.buffer(buffer);
+    if (offset < 0 || length < 0 || offset + length > b.length) throw new BackendError(`view [${offset}, ${offset + length}) is outside a buffer of ${b.length}`);
+    return new GpuBuffer(b.buffer, b.offset + offset, length);
+  }
+
+  write(buffer: BackendBuffer, data: Float32Array): void {
+    const b = this.buffer(buffer);
+    if (data.length > b.length) throw new BackendError(`cannot write ${data.length} values into a buffer of ${b.length}`);
+    // Queue writes run before any command buffer submitted after them: recorded ops go first.
+    this.submit();
+    this.device.queue.writeBuffer(b.buffer, b.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  read(): Float32Array {
+    throw new BackendError('the WebGPU backend reads back asynchronously: use readAsync');
+  }
+
+  async readAsync(buffer: BackendBuffer): Promise<Float32Array> {
+    const b = this.buffer(buffer);
+    const bytes = b.length * 4;
+    const staging = this.device.createBuffer({ label: 'readback', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.commands().copyBufferToBuffer(b.buffer, b.offset * 4, staging, 0, bytes);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      return new Float32Array(staging.getMappedRange().slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Greedy sampling on the GPU: the index of the largest value of `buffer` (the first on ties). */
+  async argmaxAsync(buffer: BackendBuffer): Promise<number> {
+    const b = this.buffer(buffer);
+    checkCount('argmax length', b.length);
+    const result = this.device.createBuffer({ label: 'argmax', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    this.temporaries.push(result);
+    this.dispatch(this.pipeline('argmax', 'argmax'), [b.buffer, result, this.uniform(new Uint32Array([b.length, b.offset]))], [1, 1, 1]);
+    const [index] = new Uint32Array((await this.readAsync(new GpuBuffer(result, 0, 1))).buffer);
+    return index!;
+  }
+
+  createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache {
+    checkCount('layer count', nLayers);
+    checkCount('context length', nCtx);
+    checkCount('KV width', kvDim);
+    const bytes = nLayers * nCtx * kvDim * 4;
+    return new GpuKvCache(nLayers, nCtx, kvDim, this.storageBuffer('keys', bytes), this.storageBuffer('values', bytes));
+  }
+
+  embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
+    const w = this.weight(weight);
+    const o = this.buffer(out);
+    this.needLength(o, tokens.length * w.cols, 'embedding output');
+    const ids = new Uint32Array(tokens.length);
+    for (let t = 0; t < tokens.length; t++) {
+      const token = tokens[t]!;
+      if (!Number.isInteger(token) || token < 0 || token >= w.rows) throw new BackendError(`token id ${token} is outside the vocabulary of ${w.rows}`);
+      ids[t] = token;
+    }
+    const idBuffer = this.temporary(ids);
+    for (const part of w.parts) {
+      const params = new Uint32Array([w.cols, tokens.length, w.rowBytes, part.firstRow, part.rows, o.offset]);
+      this.dispatch(this.weightPipeline('embed', w), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
+    }
+  }
+
+  matmul(weight: BackendWeight, x: BackendBuffer, out: BackendBuffer, nTokens: number): void {
+    const w = this.weight(weight);
+    const input = this.buffer(x);
+    const o = this.buffer(out);
+    checkCount('token count', nTokens);
+    this.needLength(input, nTokens * w.cols, `${w.info.name} input`);
+    this.needLength(o, nTokens * w.rows, `${w.info.name} output`);
+    const tokenGroups = Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP);
+    const rounded = this.roundActivations(w.info.type, input, nTokens * w.cols);
+    this.writeOutput(o, [rounded], (target) => {
+      for (const part of w.parts) {
+        const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
+        const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, rounded.offset, target.offset, w.rows, groupsX]);
+        this.dispatch(this.weightPipeline('matmul', w), [part.buffer, rounded.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, tokenGroups]);
+      }
+    });
+  }
+
+  rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
+    const w = this.vectorWeight(weight);
+    const input = this.buffer(x);
+    const o = this.buffer(out);
+    checkCount('row count', rows);
+    this.needLength(input, rows * w.cols, 'rmsNorm input');
+    this.needLength(o, rows * w.cols, 'rmsNorm output');
+    const [groupsX, groupsY] = this.spread(rows);
+    this.writeOutput(o, [input], (target) => {
+      const params = new Uint32Array([w.cols, input.offset, target.offset, 0, groupsX, rows]);
+      new Float32Array(params.buffer)[3] = eps;
+      this.dispatch(this.pipeline('norm', 'rms_norm'), [w.parts[0]!.buffer, input.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
+    });
+  }
+
+  addBias(x: BackendBuffer, bias: BackendWeight, nTokens: number): void {
+    const w = this.vectorWeight(bias);
+    const b = this.buffer(x);
+    this.needLength(b, nTokens * w.cols, 'addBias input');
+    this.elementwise('add_bias', b, new GpuBuffer(w.parts[0]!.buffer, 0, w.cols), b, nTokens * w.cols, w.cols);
+  }
+
+  add(a: BackendBuffer, b: BackendBuffer, out: BackendBuffer): void {
+    const [ba, bb, bo] = [this.buffer(a), this.buffer(b), this.buffer(out)];
+    if (ba.length !== bb.length || ba.length !== bo.length) throw new BackendError(`add: lengths ${ba.length}, ${bb.length}, ${bo.length} differ`);
+    this.elementwise('add', ba, bb, bo, ba.length);
+  }
+
+  siluMul(gate: BackendBuffer, up: BackendBuffer, out: BackendBuffer): void {
+    const [bg, bu, bo] = [this.buffer(gate), this.buffer(up), this.buffer(out)];
+    if (bg.length !== bu.length || bg.length !== bo.length) throw new BackendError(`siluMul: lengths ${bg.length}, ${bu.length}, ${bo.length} differ`);
+    this.elementwise('silu_mul', bg, bu, bo, bg.length);
+  }
+
+  rope(x: BackendBuffer, nTokens: number, startPos: number, params: RopeParams): void {
+    const b = this.buffer(x);
+    const { nHeads, headDim, ropeDims } = params;
+    if (ropeDims % 2 !== 0 || ropeDims > headDim) throw new BackendError(`rope: ${ropeDims} rotated dimensions do not fit a head of ${headDim}`);
+    checkCount('token count', nTokens);
+    this.needLength(b, nTokens * nHeads * headDim, 'rope input');
+    const table = this.temporary(ropeTable(nTokens, startPos, params));
+    const uniform = this.uniform(new Uint32Array([nTokens, nHeads, headDim, ropeDims, params.neox ? 1 : 0, b.offset]));
+    this.dispatch(this.pipeline('rope', 'rope'), [table, b.buffer, uniform], [Math.ceil(ropeDims / 2 / LANES), nHeads, nTokens]);
+  }
+
+  storeKv(cache: BackendKvCache, layer: number, k: BackendBuffer, v: BackendBuffer, startPos: number, nTokens: number): void {
+    const c = this.kvCache(cache, layer, startPos, nTokens);
+    const [bk, bv] = [this.buffer(k), this.buffer(v)];
+    const n = nTokens * c.kvDim;
+    this.needLength(bk, n, 'keys');
+    this.needLength(bv, n, 'values');
+    const offset = (layer * c.nCtx + startPos) * c.kvDim;
+    this.elementwise('store_f16', bk, bk, new GpuBuffer(c.keys, offset, n), n);
+    this.elementwise('store_f16', bv, bv, new GpuBuffer(c.values, offset, n), n);
+  }
+
+  attention(q: BackendBuffer, cache: BackendKvCache, layer: number, out: BackendBuffer, startPos: number, nTokens: number, params: AttentionParams): void {
+    const c = this.kvCache(cache, layer, startPos, nTokens);
+    const { nHeads, nKvHeads, headDim, scale } = params;
+    if (nKvHeads * headDim !== c.kvDim) throw new BackendError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache width ${c.kvDim}`);
+    if (nHeads % nKvHeads !== 0) throw new BackendError(`attention: ${nHeads} heads are not a multiple of ${nKvHeads} KV heads`);
+    const [bq, bo] = [this.buffer(q), this.buffer(out)];
+    this.needLength(bq, nTokens * nHeads * headDim, 'queries');
+    this.needLength(bo, nTokens * nHeads * headDim, 'attention output');
+    this.writeOutput(bo, [bq], (target) => {
+      const params32 = new Uint32Array([nTokens, startPos, nHeads, nKvHeads, headDim, c.kvDim, 0, bq.offset, target.offset, layer * c.nCtx * c.kvDim]);
+      new Float32Array(params32.buffer)[6] = scale;
+      this.dispatch(this.pipeline('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer, this.uniform(params32)], [Math.ceil(headDim / LANES), nHeads, nTokens]);
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.submit();
+    this.disposed = true;
+    for (const buffer of [...this.owned, ...this.freeUniforms]) buffer.destroy();
+    this.owned.length = 0;
+    this.freeUniforms.length = 0;
+  }
+
+  // ---- internals ----
+
+  private elementwise(entryPoint: string, a: GpuBuffer, b: GpuBuffer, out: GpuBuffer, n: number, width = 1): void {
+    const [groupsX, groupsY] = this.spread(Math.ceil(n / LANES));
+    this.writeOutput(out, [a, b], (target) => {
+      const params = new Uint32Array([n, a.offset, b.offset, target.offset, width, groupsX]);
+      this.dispatch(this.pipeline('elementwise', entryPoint), [a.buffer, b.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
+    });
+  }
+
+  /**
+   * The activations as llama.cpp's CPU matmul sees them against a weight of `type` (see activations.wgsl), in a
+   * temporary buffer; F32 weights take them unchanged.
+   */
+  private roundActivations(type: GgmlTypeTraits, x: GpuBuffer, n: number): GpuBuffer {
+    if (type.id === GgmlType.F32) return x;
+    const mode = type.id === GgmlType.F16 ? 2 : type.id === GgmlType.BF16 ? 3 : type.blockSize === 256 ? 1 : 0;
+    const block = type.quantized ? type.blockSize : 32;
+    const rounded = this.device.createBuffer({ label: 'rounded activations', size: align4(n * 4), usage: GPUBufferUsage.STORAGE });
+    this.temporaries.push(rounded);
+    const [groupsX, groupsY] = this.spread(Math.ceil(n / block / LANES));
+    const params = new Uint32Array([n, mode, block, x.offset, 0, groupsX]);
+    this.dispatch(this.pipeline('activations', 'quantize_activations'), [x.buffer, rounded, this.uniform(params)], [groupsX, groupsY, 1]);
+    return new GpuBuffer(rounded, 0, n);
+  }
+
+  /**
+   * Runs `record` with a target for `out`. WebGPU forbids binding a buffer that a dispatch writes to any other
+   * binding of it: when `out` shares its GPU buffer with an input (in-place ops), the kernel writes a temporary
+   * buffer, copied into `out` afterwards.
+   */
+  private writeOutput(out: GpuBuffer, inputs: GpuBuffer[], record: (target: GpuBuffer) => void): void {
+    if (!inputs.some((input) => input.buffer === out.buffer)) {
+      record(out);
+      return;
+    }
+    const bytes = out.length * 4;
+    const temporary = this.device.createBuffer({ label: 'in-place output', size: align4(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    this.temporaries.push(temporary);
+    record(new GpuBuffer(temporary, 0, out.length));
+    this.commands().copyBufferToBuffer(temporary, 0, out.buffer, out.offset * 4, bytes);
+  }
+
+  /** Workgroup counts along x and y that cover `groups` while staying under the per-dimension limit. */
+  private spread(groups: number): [number, number] {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1];
+    const y = Math.ceil(groups / max);
+    return [Math.ceil(groups / y), y];
+  }
+
+  private dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], groups: [number, number, number]): void {
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = this.commands().beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(...groups);
+    pass.end();
+  }
+
+  private commands(): GPUCommandEncoder {
+    if (this.disposed) throw new BackendError('backend was disposed');
+    this.encoder ??= this.device.createCommandEncoder({ label: 'forward pass' });
+    return this.encoder;
+  }
+
+  /** Sends the recorded ops to the GPU. */
+  private submit(): void {
+    if (!this.encoder) return;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+    for (const buffer of this.temporaries) buffer.destroy();
+    this.temporaries = [];
+    // A queue write issued from now on lands after the submitted commands have read the old contents.
+    this.freeUniforms.push(...this.uniformsInUse);
+    this.uniformsInUse = [];
+  }
+
+  /** The pipeline of `entryPoint` in shaders/<file>.wgsl, compiled once. */
+  private pipeline(file: keyof typeof SHADERS, entryPoint: string, weightType?: number): GPUComputePipeline {
+    const key = `${file}:${entryPoint}:${weightType ?? ''}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      let compiled = this.modules.get(file);
+      if (!compiled) {
+        const { code, bindings } = SHADERS[file];
+        compiled = {
+          module: this.device.createShaderModule({ label: `${file}.wgsl`, code }),
+          layout: this.device.createBindGroupLayout({
+            label: file,
+            entries: bindings.map((kind, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_BINDING_TYPES[kind] } })),
+          }),
+        };
+        this.modules.set(file, compiled);
+      }
+      const constants = weightType === undefined ? undefined : { WEIGHT_TYPE: weightType };
+      pipeline = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [compiled.layout] }),
+        compute: { module: compiled.module, entryPoint, constants },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private weightPipeline(kernel: 'matmul' | 'embed', w: GpuWeight): GPUComputePipeline {
+    return this.pipeline(kernel, kernel, w.info.type.id);
+  }
+
+  private storageBuffer(label: string, bytes: number): GPUBuffer {
+    if (this.disposed) throw new BackendError('backend was disposed');
+    const limits = this.device.limits;
+    const max = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    if (bytes > max) throw new BackendError(`${label}: ${bytes} bytes exceed the device's storage buffer limit of ${max}`);
+    const buffer = this.device.createBuffer({
+      label,
+      size: align4(bytes),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.owned.push(buffer);
+    return buffer;
+  }
+
+  private uploadBytes(label: string, bytes: Uint8Array): GPUBuffer {
+    const buffer = this.storageBuffer(label, bytes.byteLength);
+    // writeBuffer needs a multiple of 4 bytes: the padding of the last word stays zero.
+    const whole = bytes.byteLength & ~3;
+    if (whole > 0) this.device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, whole);
+    if (whole < bytes.byteLength) {
+      const tail = new Uint8Array(4);
+      tail.set(bytes.subarray(whole));
+      this.device.queue.writeBuffer(buffer, whole, tail);
+    }
+    return buffer;
+  }
+
+  /** A buffer holding `data` for the ops recorded until the next submit. */
+  private temporary(data: Uint32Array | Float32Array): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buffer.unmap();
+    this.temporaries.push(buffer);
+    return buffer;
+  }
+
+  /** A uniform buffer holding `params` (at most UNIFORM_BYTES) for the ops recorded until the next submit. */
+  private uniform(params: Uint32Array): GPUBuffer {
+    const buffer =
+      this.freeUniforms.pop() ?? this.device.createBuffer({ label: 'params', size: UNIFORM_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, params);
+    this.uniformsInUse.push(buffer);
+    return buffer;
+  }
+
+  private buffer(b: BackendBuffer): GpuBuffer {
+    if (!(b instanceof GpuBuffer)) throw new BackendError('buffer does not belong to the WebGPU backend');
+    return b;
+  }
+
+  private weight(w: BackendWeight): GpuWeight {
+    if (!(w instanceof GpuWeight)) throw new BackendError('weight does not belong to the WebGPU backend');
+    return w;
+  }
+
+  private vectorWeight(w: BackendWeight): GpuWeight {
+    const weight = this.weight(w);
+    if (weight.info.type.id !== GgmlType.F32 || weight.rows !== 1) {
+      throw new BackendError(`${weight.info.name}: expected an F32 vector, got ${weight.info.type.name} [${weight.info.shape.join(', ')}]`);
+    }
+    return weight;
+  }
+
+  private kvCache(cache: BackendKvCache, layer: number, startPos: number, nTokens: number): GpuKvCache {
+    if (!(cache instanceof GpuKvCache)) throw new BackendError('KV cache does not belong to the WebGPU backend');
+    if (!Number.isInteger(layer) || layer < 0 || layer >= cache.nLayers) throw new BackendError(`layer ${layer} is outside the cache's ${cache.nLayers} layers`);
+    checkCount('token count', nTokens);
+    if (!Number.isInteger(startPos) || startPos < 0 || startPos + nTokens > cache.nCtx) throw new BackendError(`positions ${startPos}..${startPos + nTokens - 1} exceed the context of ${cache.nCtx}`);
+    return cache;
+  }
+
+  private needLength(b: GpuBuffer, length: number, what: string): void {
+    if (b.length < length) throw new BackendError(`${what}: needs ${length} values, buffer holds ${b.length}`);
+  }
+}
+
+type Binding = 'read' | 'write' | 'uniform';
+
+/**
+ * Kernel sources (the weight-reading kernels start with the dequantizers) and their bindings, in binding order:
+ * explicit layouts, because 'auto' would drop a binding that an entry point leaves unused.
+ */
+const SHADERS = {
+  matmul: { code: dequantShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  embed: { code: dequantShader + embedShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  norm: { code: normShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  rope: { code: ropeShader, bindings: ['read', 'write', 'uniform'] },
+  elementwise: { code: elementwiseShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  activations: { code: activationsShader, bindings: ['read', 'write', 'uniform'] },
+  argmax: { code: argmaxShader, bindings: ['read', 'write', 'uniform'] },
+  attention: { code: attentionShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
+} satisfies Record<string, { code: string; bindings: Binding[] }>;
+
+const BUFFER_BINDING_TYPES: Record<Binding, GPUBufferBindingType> = { read: 'read-only-storage', write: 'storage', uniform: 'uniform' };
+
+/** A device with the adapter's largest storage buffer limits (the defaults are far lower: 128 MiB, 256 MiB). */
+async function requestDevice(): Promise<GPUDevice> {
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) throw new BackendError('WebGPU is not available here');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new BackendError('no WebGPU adapter found');
+  return adapter.requestDevice({
+    label: 'quantscope',
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+}
+
+function align4(n: number): number {
+  return Math.max(4, Math.ceil(n / 4) * 4);
+}
+
+function checkCount(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`${what} must be a positive integer, got ${n}`);
+}
