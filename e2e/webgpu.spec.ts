@@ -27,7 +27,7 @@ window.webgpuCheck = async () => {
   backend.write(xb, x);
   const out = backend.createBuffer(nTokens * rows);
   backend.matmul(backend.uploadWeight({ name: 'w', type, shape: [cols, rows] }, bytes), xb, out, nTokens);
-  const got = await backend.readAsync(out);
+  const got = await backend.read(out);
   let maxError = 0;
   let scale = 0;
   for (let t = 0; t < nTokens; t++) {

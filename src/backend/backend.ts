@@ -62,7 +62,8 @@ export interface Backend {
   /** A window of `length` elements of a buffer, starting at element `offset`. */
   view(buffer: BackendBuffer, offset: number, length: number): BackendBuffer;
   write(buffer: BackendBuffer, data: Float32Array): void;
-  read(buffer: BackendBuffer): Float32Array;
+  /** A copy of the buffer's values, once every op recorded before the call has run. */
+  read(buffer: BackendBuffer): Promise<Float32Array>;
   createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache;
 
   /** out[t] = row tokens[t] of the embedding matrix, as f32. */

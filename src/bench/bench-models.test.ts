@@ -36,7 +36,7 @@ describe('the benchmark Llama', () => {
       expect(metaNumber(gguf, 'llama.rope.dimension_count')).toBe(8);
       expect(tokenizerFromGguf(gguf).encode('Hello world')).toEqual([1, 15043, 3186]);
       const model = await loadModel(blob, await WasmBackend.create());
-      const logits = model.forward([1, 15043, 3186], 0, model.createCache(8), 'last');
+      const logits = await model.forward([1, 15043, 3186], 0, model.createCache(8), 'last');
       expect(logits).toHaveLength(32000);
       expect(logits.every(Number.isFinite)).toBe(true);
     } finally {

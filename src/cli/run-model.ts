@@ -120,8 +120,8 @@ export async function generateCommand(parsed: ParsedArgs, out: Print, err: Print
   const tokens: number[] = [];
   const stream = new TextStream((s) => process.stdout.write(s));
   const run = generate(model, promptIds, { ...sampling, maxTokens, stopTokens });
-  let step = run.next();
-  for (; !step.done; step = run.next()) {
+  let step = await run.next();
+  for (; !step.done; step = await run.next()) {
     tokens.push(step.value.token);
     if (!json) stream.update(tokenizer.decode(tokens));
   }
@@ -190,7 +190,7 @@ export async function perplexityCommand(args: ParsedArgs, out: Print, err: Print
 
   const perChunk: number[] = [];
   const start = performance.now();
-  const result = perplexity(model, tokens, {
+  const result = await perplexity(model, tokens, {
     nCtx,
     bosToken: addsBos(file.tokenizer) ? file.tokenizer.bos : undefined,
     onChunk: (chunk, _chunks, running) => {
@@ -241,7 +241,7 @@ export async function logitsCommand(args: ParsedArgs, out: Print): Promise<numbe
   const positions: { token: number; top: [number, number][] }[] = [];
   for (let first = 0; first < ids.length; first += model.maxBatch) {
     const batch = ids.slice(first, first + model.maxBatch);
-    const logits = model.forward(batch, first, cache, 'all');
+    const logits = await model.forward(batch, first, cache, 'all');
     batch.forEach((token, i) => positions.push({ token, top: topLogProbs(logits.subarray(i * nVocab, (i + 1) * nVocab), topK) }));
   }
 

@@ -17,10 +17,10 @@ export function logProbOf(logits: Float32Array, target: number, offset = 0, nVoc
  * logProbs[i] = log p(tokens[i + 1] | tokens[0..i]) for a sequence that fits one context
  * (tokens.length − 1 values).
  */
-export function tokenLogProbs(model: CausalLM, tokens: ArrayLike<number>): Float64Array {
+export async function tokenLogProbs(model: CausalLM, tokens: ArrayLike<number>): Promise<Float64Array> {
   if (tokens.length < 2) throw new EngineError('scoring needs at least two tokens');
   const cache = model.createCache(tokens.length);
-  const logits = model.forward(tokens, 0, cache, 'all');
+  const logits = await model.forward(tokens, 0, cache, 'all');
   const nVocab = model.hparams.nVocab;
   const out = new Float64Array(tokens.length - 1);
   for (let i = 0; i + 1 < tokens.length; i++) out[i] = logProbOf(logits, tokens[i + 1]!, i * nVocab, nVocab);
@@ -51,7 +51,7 @@ export interface PerplexityResult {
  * chunk starts from an empty cache with its first token replaced by BOS, and only the
  * second half is scored (positions nCtx/2 … nCtx−2 predicting the token after each).
  */
-export function perplexity(model: CausalLM, tokens: ArrayLike<number>, options: PerplexityOptions): PerplexityResult {
+export async function perplexity(model: CausalLM, tokens: ArrayLike<number>, options: PerplexityOptions): Promise<PerplexityResult> {
   const { nCtx, bosToken } = options;
   if (!Number.isInteger(nCtx) || nCtx < 4) throw new EngineError(`perplexity context must be an integer of at least 4, got ${nCtx}`);
   const chunks = Math.floor(tokens.length / nCtx);
@@ -64,7 +64,7 @@ export function perplexity(model: CausalLM, tokens: ArrayLike<number>, options: 
   for (let c = 0; c < chunks; c++) {
     const chunk = Array.prototype.slice.call(tokens, c * nCtx, (c + 1) * nCtx) as number[];
     if (bosToken !== undefined) chunk[0] = bosToken;
-    const logits = model.forward(chunk, 0, cache, 'all');
+    const logits = await model.forward(chunk, 0, cache, 'all');
     for (let pos = firstScored; pos < nCtx - 1; pos++) {
       if (options.onScoredLogits) options.onScoredLogits(logits.subarray(pos * nVocab, (pos + 1) * nVocab), pos, c);
       nll -= logProbOf(logits, chunk[pos + 1]!, pos * nVocab, nVocab);

@@ -36,7 +36,7 @@ export interface GenerationStats {
  * Yields generated tokens one by one. The returned value (when the generator finishes)
  * has timing statistics.
  */
-export function* generate(model: CausalLM, prompt: readonly number[], options: GenerateOptions): Generator<GeneratedToken, GenerationStats> {
+export async function* generate(model: CausalLM, prompt: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationStats> {
   if (prompt.length === 0) throw new EngineError('the prompt must contain at least one token');
   if (!Number.isInteger(options.maxTokens) || options.maxTokens < 0) throw new EngineError(`maxTokens must be a non-negative integer, got ${options.maxTokens}`);
   const nCtx = options.nCtx ?? Math.min(prompt.length + Math.max(1, options.maxTokens), Math.max(model.hparams.nCtxTrain, prompt.length + 1));
@@ -48,7 +48,7 @@ export function* generate(model: CausalLM, prompt: readonly number[], options: G
   const history = [...prompt];
 
   const start = performance.now();
-  let logits = model.forward(prompt, 0, cache.storage, 'last');
+  let logits = await model.forward(prompt, 0, cache.storage, 'last');
   cache.advance(prompt.length);
   const promptMs = performance.now() - start;
 
@@ -59,8 +59,18 @@ export function* generate(model: CausalLM, prompt: readonly number[], options: G
     generated++;
     yield { token, logProb: logProbOf(logits, token), position: cache.length };
     if (stop.has(token) || cache.free === 0 || generated === options.maxTokens) break;
-    logits = model.forward([token], cache.length, cache.storage, 'last');
+    logits = await model.forward([token], cache.length, cache.storage, 'last');
     cache.advance(1);
   }
   return { promptTokens: prompt.length, generatedTokens: generated, promptMs, generateMs: performance.now() - start - promptMs };
+}
+
+/** Runs `generate` to the end: every token, and the statistics. */
+export async function generateAll(model: CausalLM, prompt: readonly number[], options: GenerateOptions): Promise<{ tokens: GeneratedToken[]; stats: GenerationStats }> {
+  const run = generate(model, prompt, options);
+  const tokens: GeneratedToken[] = [];
+  for (let step = await run.next(); ; step = await run.next()) {
+    if (step.done) return { tokens, stats: step.value };
+    tokens.push(step.value);
+  }
 }

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import { loadModel, type CausalLM } from '../model/model';
 import { perplexity } from './evaluate';
-import { generate } from './generate';
+import { generateAll } from './generate';
 
 const FIXTURES = '../shared/fixtures';
 
@@ -87,9 +87,9 @@ describe.each(CASES)('$golden', (c) => {
     model = await loadModel(await openAsBlob(c.model), await WasmBackend.create());
   });
 
-  it('continues the golden prompt greedily with llama.cpp\'s tokens', () => {
+  it('continues the golden prompt greedily with llama.cpp\'s tokens', async () => {
     const { prompt_ids: prompt, tokens: expected, top_logprobs: top } = ref.greedy;
-    const ours = [...generate(model, prompt, { maxTokens: expected.length, temperature: 0, stopTokens: [], nCtx: 512 })].map((t) => t.token);
+    const ours = (await generateAll(model, prompt, { maxTokens: expected.length, temperature: 0, stopTokens: [], nCtx: 512 })).tokens.map((t) => t.token);
     const n = stepsBeforeNearTie(top, c.tieGap);
     expect(ours.slice(0, n)).toEqual(expected.slice(0, n));
   });
@@ -102,7 +102,7 @@ describe.each(CASES)('$golden', (c) => {
     let top1 = 0;
     let errSq = 0;
     let refSq = 0;
-    const result = perplexity(model, storyTokens, {
+    const result = await perplexity(model, storyTokens, {
       nCtx: ref.ppl.ctx,
       bosToken: model.hparams.bosToken,
       onScoredLogits: (logits) => {

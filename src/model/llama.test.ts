@@ -28,21 +28,21 @@ describe('LlamaModel', () => {
   it('loads stories260K and predicts its usual opening', async () => {
     const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
     expect(model.hparams.nLayers).toBe(5);
-    const logits = model.forward([1], 0, model.createCache(4), 'last');
+    const logits = await model.forward([1], 0, model.createCache(4), 'last');
     expect(logits).toHaveLength(512);
     expect(logits.indexOf(Math.max(...logits))).toBe(403); // "Once"
   });
 
   it('ties the output to the token embedding when output.weight is absent', async () => {
     const model = await loadModel(await storiesWithout(['output.weight']), await WasmBackend.create());
-    expect(model.forward([1, 403], 0, model.createCache(4), 'last').every(Number.isFinite)).toBe(true);
+    expect((await model.forward([1, 403], 0, model.createCache(4), 'last')).every(Number.isFinite)).toBe(true);
   });
 
   it('reports missing tensors and bad positions with ModelError', async () => {
     await expect(loadModel(await storiesWithout(['blk.2.ffn_up.weight']), await WasmBackend.create())).rejects.toThrow(/missing tensor blk.2.ffn_up.weight/);
     const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
-    expect(() => model.forward([1, 2], 3, model.createCache(4), 'last')).toThrow(ModelError);
-    expect(() => model.forward([], 0, model.createCache(4), 'last')).toThrow(ModelError);
+    await expect(model.forward([1, 2], 3, model.createCache(4), 'last')).rejects.toThrow(ModelError);
+    await expect(model.forward([], 0, model.createCache(4), 'last')).rejects.toThrow(ModelError);
   });
 });
 
@@ -56,8 +56,8 @@ describe('LlamaModel on several threads', () => {
       expect(backend.threads).toBe(threads);
       const model = await loadModel(await openAsBlob(`${RECIPES}-${recipe}.gguf`), backend);
       const cache = model.createCache(64);
-      const prefill = model.forward(tokens, 0, cache, 'all');
-      const decode = model.forward([7], tokens.length, cache, 'last');
+      const prefill = await model.forward(tokens, 0, cache, 'all');
+      const decode = await model.forward([7], tokens.length, cache, 'last');
       backend.dispose();
       return [...prefill, ...decode];
     };

@@ -116,7 +116,7 @@ export class LlamaModel implements CausalLM {
     return this.backend.createKvCache(this.hparams.nLayers, nCtx, this.hparams.nKvHeads * this.hparams.headDim);
   }
 
-  forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Float32Array {
+  async forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Promise<Float32Array> {
     const n = tokens.length;
     if (n === 0) throw new ModelError('forward needs at least one token');
     if (!Number.isInteger(startPos) || startPos < 0 || startPos + n > cache.nCtx) {
@@ -127,15 +127,18 @@ export class LlamaModel implements CausalLM {
     for (let first = 0; first < n; first += this.maxBatch) {
       const batch = Array.prototype.slice.call(tokens, first, Math.min(n, first + this.maxBatch)) as number[];
       const isLast = first + batch.length === n;
-      if (outputs === 'all') logits.set(this.forwardBatch(batch, startPos + first, cache, batch.length), first * nVocab);
-      else if (isLast) logits.set(this.forwardBatch(batch, startPos + first, cache, 1));
-      else this.forwardBatch(batch, startPos + first, cache, 0);
+      if (outputs === 'all') logits.set(await this.forwardBatch(batch, startPos + first, cache, batch.length), first * nVocab);
+      else if (isLast) logits.set(await this.forwardBatch(batch, startPos + first, cache, 1));
+      else await this.forwardBatch(batch, startPos + first, cache, 0);
     }
     return logits;
   }
 
-  /** One pass over at most maxBatch tokens; returns the logits of its last `nOutputs` tokens. */
-  private forwardBatch(tokens: number[], startPos: number, cache: BackendKvCache, nOutputs: number): Float32Array {
+  /**
+   * One pass over at most maxBatch tokens; returns the logits of its last `nOutputs` tokens. The ops are
+   * recorded on the backend and only the logits read back, so a GPU backend runs the pass as one submission.
+   */
+  private async forwardBatch(tokens: number[], startPos: number, cache: BackendKvCache, nOutputs: number): Promise<Float32Array> {
     const b = this.backend;
     const { nEmbd, nFf, nHeads, nKvHeads, headDim, rmsEps, nVocab } = this.hparams;
     const n = tokens.length;

@@ -17,7 +17,7 @@ export interface CausalLM {
    * before startPos) and returns logits: of the last token (nVocab values), or of every
    * token (tokens.length × nVocab, row-major).
    */
-  forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Float32Array;
+  forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Promise<Float32Array>;
 }
 
 export interface LoadOptions {

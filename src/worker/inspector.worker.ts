@@ -10,6 +10,7 @@ import { convertedLayout, convertHfToGguf, type ConvertOptions } from '../format
 import { openModels, type ModelHandle, type ModelView, type NamedBlob, type OpenError } from '../formats/model';
 import { planModel, plannedBytes, quantizeModel, QuantizeCancelledError, type QuantizeProgress, type QuantizeRun } from '../quant/quantize-model';
 import { createGpuQuantizer } from '../backend/webgpu/gpu-quantize';
+import { findAdapter, requestFullDevice } from '../backend/webgpu/adapter';
 import type { QuantizeOptions } from '../quant/recipes';
 import { convertedFileName, isConversionOnly } from '../app/quantize-form';
 import type { TensorStats } from '../quant/tensor-stats';
@@ -66,11 +67,9 @@ let engine: Promise<QuantizeEngine> | undefined;
  */
 function quantizeEngine(): Promise<QuantizeEngine> {
   engine ??= (async () => {
-    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
-    const info = adapter?.info;
-    const software = !info || info.isFallbackAdapter || /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
-    if (adapter && !software) {
-      return { run: { device: createGpuQuantizer(await adapter.requestDevice()) }, description: `WebGPU (${info.vendor} ${info.architecture})`.trim() };
+    const gpu = await findAdapter();
+    if (gpu && !gpu.software) {
+      return { run: { device: createGpuQuantizer(await requestFullDevice(gpu.adapter)) }, description: `WebGPU (${gpu.label})` };
     }
     const threads = self.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency) : 1;
     return { run: { threads }, description: `WASM SIMD, ${threads} thread${threads > 1 ? 's' : ''}` };

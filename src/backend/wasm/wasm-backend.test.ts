@@ -90,15 +90,15 @@ describe('WASM backend kernels', () => {
       }
     });
 
-    it('dequantizes rows exactly as llama.cpp does', () => {
+    it('dequantizes rows exactly as llama.cpp does', async () => {
       for (const { weight, reference } of loaded) {
         const out = backend.createBuffer(weight.rows * weight.cols);
         backend.embed(weight, Array.from({ length: weight.rows }, (_, i) => i), out);
-        expect(firstBitDifference(backend.read(out), reference)).toBe(-1);
+        expect(firstBitDifference(await backend.read(out), reference)).toBe(-1);
       }
     });
 
-    it('multiplies by activations rounded as llama.cpp rounds them', () => {
+    it('multiplies by activations rounded as llama.cpp rounds them', async () => {
       const { weight, reference } = loaded[0]!;
       const nTokens = 3;
       const x = randomFloats(nTokens * weight.cols, 7, 2);
@@ -106,7 +106,7 @@ describe('WASM backend kernels', () => {
       backend.write(input, x);
       const out = backend.createBuffer(nTokens * weight.rows);
       backend.matmul(weight, input, out, nTokens);
-      const got = backend.read(out);
+      const got = await backend.read(out);
       // Q4_1 / Q5_1 add min × (f16-rounded block sum of the activations): allow for that rounding.
       const relTolerance = typeName === 'Q4_1' || typeName === 'Q5_1' ? 2e-3 : 2e-6;
       for (let t = 0; t < nTokens; t++) {
@@ -125,7 +125,7 @@ describe('WASM backend kernels', () => {
     });
   });
 
-  it('multiplies F32 weights in f32', () => {
+  it('multiplies F32 weights in f32', async () => {
     const [cols, rows, nTokens] = [72, 5, 2];
     const w = randomFloats(rows * cols, 1);
     const weight = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [cols, rows] }, new Uint8Array(w.buffer));
@@ -134,7 +134,7 @@ describe('WASM backend kernels', () => {
     backend.write(input, x);
     const out = backend.createBuffer(rows * nTokens);
     backend.matmul(weight, input, out, nTokens);
-    const got = backend.read(out);
+    const got = await backend.read(out);
     for (let t = 0; t < nTokens; t++) {
       for (let r = 0; r < rows; r++) {
         let sum = 0;
@@ -152,13 +152,13 @@ describe('WASM backend kernels', () => {
     return b;
   };
 
-  it('rmsNorm normalizes each row and scales by the weight', () => {
+  it('rmsNorm normalizes each row and scales by the weight', async () => {
     const [n, rows, eps] = [36, 3, 1e-5];
     const x = randomFloats(n * rows, 3, 4);
     const w = randomFloats(n, 4);
     const out = backend.createBuffer(n * rows);
     backend.rmsNorm(buffer(x), vector(w), out, rows, eps);
-    const got = backend.read(out);
+    const got = await backend.read(out);
     for (let r = 0; r < rows; r++) {
       let sq = 0;
       for (let i = 0; i < n; i++) sq += x[r * n + i]! ** 2;
@@ -167,31 +167,31 @@ describe('WASM backend kernels', () => {
     }
   });
 
-  it('add, addBias and siluMul work element-wise', () => {
+  it('add, addBias and siluMul work element-wise', async () => {
     const a = randomFloats(30, 5, 3);
     const b = randomFloats(30, 6, 3);
     const out = backend.createBuffer(30);
     backend.add(buffer(a), buffer(b), out);
-    expect(Array.from(backend.read(out))).toEqual(Array.from(a, (v, i) => Math.fround(v + b[i]!)));
+    expect(Array.from(await backend.read(out))).toEqual(Array.from(a, (v, i) => Math.fround(v + b[i]!)));
 
     backend.siluMul(buffer(a), buffer(b), out);
-    const silu = backend.read(out);
+    const silu = await backend.read(out);
     a.forEach((g, i) => expect(silu[i]).toBeCloseTo((g / (1 + Math.exp(-g))) * b[i]!, 5));
 
     const bias = randomFloats(10, 8);
     const x = buffer(a);
     backend.addBias(x, vector(bias), 3);
-    expect(Array.from(backend.read(x))).toEqual(Array.from(a, (v, i) => Math.fround(v + bias[i % 10]!)));
+    expect(Array.from(await backend.read(x))).toEqual(Array.from(a, (v, i) => Math.fround(v + bias[i % 10]!)));
   });
 
-  it.each([false, true])('rope rotates pairs (neox: %s)', (neox) => {
+  it.each([false, true])('rope rotates pairs (neox: %s)', async (neox) => {
     const params = { nHeads: 3, headDim: 8, ropeDims: 6, freqBase: 10000, freqScale: 1, neox };
     const nTokens = 2;
     const startPos = 5;
     const x = randomFloats(nTokens * params.nHeads * params.headDim, 9);
     const b = buffer(x);
     backend.rope(b, nTokens, startPos, params);
-    const got = backend.read(b);
+    const got = await backend.read(b);
     const half = params.ropeDims / 2;
     for (let t = 0; t < nTokens; t++) {
       for (let h = 0; h < params.nHeads; h++) {
@@ -210,7 +210,7 @@ describe('WASM backend kernels', () => {
     expect(ropeTable(1, 0, params)).toEqual(new Float32Array([1, 0, 1, 0, 1, 0]));
   });
 
-  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads', () => {
+  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads', async () => {
     const [nHeads, nKvHeads, headDim, nCtx] = [4, 2, 8, 16];
     const kvDim = nKvHeads * headDim;
     const scale = 1 / Math.sqrt(headDim);
@@ -224,7 +224,7 @@ describe('WASM backend kernels', () => {
       backend.storeKv(cache, 0, buffer(keys.slice(start * kvDim, (start + n) * kvDim)), buffer(values.slice(start * kvDim, (start + n) * kvDim)), start, n);
       const out = backend.createBuffer(n * nHeads * headDim);
       backend.attention(buffer(queries.slice(start * nHeads * headDim, (start + n) * nHeads * headDim)), cache, 0, out, start, n, { nHeads, nKvHeads, headDim, scale });
-      const got = backend.read(out);
+      const got = await backend.read(out);
       for (let t = 0; t < n; t++) {
         const pos = start + t;
         for (let h = 0; h < nHeads; h++) {
@@ -249,7 +249,7 @@ describe('WASM backend kernels', () => {
     }
   });
 
-  it('rejects misuse with BackendError', () => {
+  it('rejects misuse with BackendError', async () => {
     const w = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [4, 2] }, new Uint8Array(32));
     expect(() => backend.uploadWeight({ name: 'bad', type: type('Q4_0'), shape: [30, 2] }, new Uint8Array(36))).toThrow(BackendError);
     expect(() => backend.uploadWeight({ name: 'short', type: type('F32'), shape: [4, 2] }, new Uint8Array(8))).toThrow(BackendError);

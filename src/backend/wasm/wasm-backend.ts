@@ -142,7 +142,8 @@ export class WasmBackend implements Backend {
     this.floats(b.ptr, data.length).set(data);
   }
 
-  read(buffer: BackendBuffer): Float32Array {
+  // Ops run as they are called, so the values are ready now; the promise is the Backend contract's.
+  async read(buffer: BackendBuffer): Promise<Float32Array> {
     const b = this.buffer(buffer);
     return this.floats(b.ptr, b.length).slice();
   }

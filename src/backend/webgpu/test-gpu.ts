@@ -15,8 +15,11 @@ const keepAlive: unknown[] = [];
 /** Messages of the validation and other errors no error scope caught: tests expect none. */
 export const uncapturedErrors: string[] = [];
 
-/** A device with the adapter's largest buffer limits. */
-export async function createTestDevice(): Promise<GPUDevice> {
+let dawn: GPU | undefined;
+
+/** Dawn's `navigator.gpu`, created once per test file. */
+export async function testGpu(): Promise<GPU> {
+  if (dawn) return dawn;
   process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   if (existsSync(VULKAN_LOADER)) {
     const koffi = (await import('koffi')).default;
@@ -24,9 +27,14 @@ export async function createTestDevice(): Promise<GPUDevice> {
   }
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]);
-  keepAlive.push(gpu);
-  const adapter = await gpu.requestAdapter();
+  dawn = create([]);
+  keepAlive.push(dawn);
+  return dawn;
+}
+
+/** A device with the adapter's largest buffer limits. */
+export async function createTestDevice(): Promise<GPUDevice> {
+  const adapter = await (await testGpu()).requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter (SwiftShader Vulkan) available');
   const device = await adapter.requestDevice({
     requiredLimits: {

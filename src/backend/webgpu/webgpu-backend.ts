@@ -1,7 +1,6 @@
 // The WebGPU backend: weights stay in their GGUF byte layout in storage buffers and the kernels of shaders/*.wgsl
-// dequantize them on the fly. Ops are recorded into one command encoder; nothing runs until a read (readAsync) or a
-// write submits it, so a whole forward pass is one command buffer. WebGPU reads back asynchronously only: `read`
-// cannot be served and throws; callers use `readAsync` (see AsyncBackend).
+// dequantize them on the fly. Ops are recorded into one command encoder; nothing runs until a read or a write
+// submits it, so a whole forward pass is one command buffer.
 
 import activationsShader from '../../../shaders/activations.wgsl?raw';
 import argmaxShader from '../../../shaders/argmax.wgsl?raw';
@@ -24,11 +23,7 @@ import {
   type WeightInfo,
 } from '../backend';
 import { ropeTable } from '../wasm/wasm-backend';
-
-/** A backend whose results come back asynchronously. */
-export interface AsyncBackend extends Backend {
-  readAsync(buffer: BackendBuffer): Promise<Float32Array>;
-}
+import { findAdapter, requestFullDevice } from './adapter';
 
 const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
   GgmlType.F32, GgmlType.F16, GgmlType.BF16,
@@ -86,7 +81,7 @@ export interface WebGpuBackendOptions {
   readonly maxWeightBufferBytes?: number;
 }
 
-export class WebGpuBackend implements AsyncBackend {
+export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, { module: GPUShaderModule; layout: GPUBindGroupLayout }>();
@@ -158,11 +153,7 @@ export class WebGpuBackend implements AsyncBackend {
     this.device.queue.writeBuffer(b.buffer, b.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  read(): Float32Array {
-    throw new BackendError('the WebGPU backend reads back asynchronously: use readAsync');
-  }
-
-  async readAsync(buffer: BackendBuffer): Promise<Float32Array> {
+  async read(buffer: BackendBuffer): Promise<Float32Array> {
     const b = this.buffer(buffer);
     const bytes = b.length * 4;
     const staging = this.device.createBuffer({ label: 'readback', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -183,7 +174,7 @@ export class WebGpuBackend implements AsyncBackend {
     const result = this.device.createBuffer({ label: 'argmax', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     this.temporaries.push(result);
     this.dispatch(this.pipeline('argmax', 'argmax'), [b.buffer, result, this.uniform(new Uint32Array([b.length, b.offset]))], [1, 1, 1]);
-    const [index] = new Uint32Array((await this.readAsync(new GpuBuffer(result, 0, 1))).buffer);
+    const [index] = new Uint32Array((await this.read(new GpuBuffer(result, 0, 1))).buffer);
     return index!;
   }
 
@@ -519,19 +510,11 @@ const SHADERS = {
 
 const BUFFER_BINDING_TYPES: Record<Binding, GPUBufferBindingType> = { read: 'read-only-storage', write: 'storage', uniform: 'uniform' };
 
-/** A device with the adapter's largest storage buffer limits (the defaults are far lower: 128 MiB, 256 MiB). */
+/** The page's high-performance adapter's device. */
 async function requestDevice(): Promise<GPUDevice> {
-  const gpu = globalThis.navigator?.gpu;
-  if (!gpu) throw new BackendError('WebGPU is not available here');
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new BackendError('no WebGPU adapter found');
-  return adapter.requestDevice({
-    label: 'quantscope',
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  });
+  const found = await findAdapter();
+  if (!found) throw new BackendError('WebGPU is not available here (no adapter)');
+  return requestFullDevice(found.adapter);
 }
 
 function align4(n: number): number {

@@ -3,7 +3,7 @@
 // GGUF, or the WASM SIMD memory read loop.
 
 import { WasmBackend } from '../../backend/wasm/wasm-backend';
-import { generate } from '../../engine/generate';
+import { generateAll } from '../../engine/generate';
 import { loadModel } from '../../model/model';
 import type { EngineSpeed } from '../runtime-report';
 import type { SpeedRequest, WorkerReply, WorkerRequest } from './protocol';
@@ -11,12 +11,6 @@ import { measureWasmReadBandwidth } from './wasm-read-bandwidth';
 
 /** Tokens of the warm-up pass that compiles the kernels' hot paths and grows memory before timing. */
 const WARMUP_TOKENS = 8;
-
-function runToEnd<T, R>(steps: Generator<T, R>): R {
-  let next = steps.next();
-  while (!next.done) next = steps.next();
-  return next.value;
-}
 
 async function benchOurs(request: SpeedRequest): Promise<EngineSpeed> {
   const response = await fetch(request.url);
@@ -26,11 +20,11 @@ async function benchOurs(request: SpeedRequest): Promise<EngineSpeed> {
   const model = await loadModel(blob, backend);
   const nCtx = request.prompt.length + request.decodeTokens + 1;
   let best = { prefillTokensPerSecond: 0, decodeTokensPerSecond: 0 };
-  const greedy = (prompt: number[], maxTokens: number) => runToEnd(generate(model, prompt, { maxTokens, temperature: 0, stopTokens: [], nCtx }));
-  greedy(request.prompt.slice(0, WARMUP_TOKENS), WARMUP_TOKENS);
+  const greedy = async (prompt: number[], maxTokens: number) => (await generateAll(model, prompt, { maxTokens, temperature: 0, stopTokens: [], nCtx })).stats;
+  await greedy(request.prompt.slice(0, WARMUP_TOKENS), WARMUP_TOKENS);
   for (let r = 0; r < request.repeats; r++) {
     // maxTokens counts the token sampled from the prompt's logits, which needs no decode pass.
-    const stats = greedy(request.prompt, request.decodeTokens + 1);
+    const stats = await greedy(request.prompt, request.decodeTokens + 1);
     best = {
       prefillTokensPerSecond: Math.max(best.prefillTokensPerSecond, (stats.promptTokens * 1000) / stats.promptMs),
       decodeTokensPerSecond: Math.max(best.decodeTokensPerSecond, ((stats.generatedTokens - 1) * 1000) / stats.generateMs),
