@@ -5,8 +5,6 @@
 import type { QuantizeOptions } from '../quant/recipes';
 import { ggmlTypeByName } from '../quant/types';
 
-/** llama-quantize's recipes (mixes of types chosen per tensor), offered first. */
-export const RECIPES = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q5_K_S', 'Q4_K_M', 'Q4_K_S', 'Q3_K_L', 'Q3_K_M', 'Q3_K_S', 'Q2_K', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'F16', 'BF16'] as const;
 /** Type names a tensor can be converted to: the recipe types plus plain F32. */
 export const TARGET_TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q6_K', 'Q5_K', 'Q5_1', 'Q5_0', 'Q4_K', 'Q4_1', 'Q4_0', 'Q3_K', 'Q2_K'] as const;
 

@@ -1,18 +1,25 @@
 // The playground's one store: loaded models, files that failed to open, what is
-// selected, and results fetched from the inspector worker. Components read it
-// with selectors and change it only through the actions below.
+// selected, results fetched from the inspector worker, and the model loaded in the
+// generate worker with its latest run. Components read it with selectors and change
+// it only through the actions below.
 
 import { proxy } from 'comlink';
 import { create } from 'zustand';
+import type { RunResult, StreamUpdate } from '../engine/session';
 import type { ModelView, NamedBlob, OpenError } from '../formats/model';
 import type { QuantizeProgress } from '../quant/quantize-model';
 import type { QuantizeOptions } from '../quant/recipes';
 import type { TensorStats } from '../quant/tensor-stats';
+import type { ChatMessage } from '../tokenizer';
+import type { LoadedModel, LoadProgress, LoadSettings, ModelSource } from '../worker/generate.worker';
 import type { OpenResult, QuantizePlan } from '../worker/inspector.worker';
+import { generateWorker } from './generate-client';
+import { DEFAULT_GENERATE_FORM, defaultThreads, effectiveMode, parseContextLength, parseRunSettings, promptInput, type GenerateForm, type GenerateMode } from './generate-form';
+import { ggufSources } from './generate-sources';
 import { inspector } from './inspector-client';
 import { DEFAULT_FORM, parseQuantizeForm, variantFileName, type QuantizeForm } from './quantize-form';
 
-export type InspectorTab = 'overview' | 'metadata' | 'tensors' | 'quantize';
+export type InspectorTab = 'overview' | 'metadata' | 'tensors' | 'quantize' | 'generate';
 export type TensorColumn = 'name' | 'type' | 'shape' | 'elements' | 'bytes' | 'offset';
 export interface TensorSort {
   column: TensorColumn;
@@ -50,16 +57,40 @@ export const optionsKeyOf = (options: QuantizeOptions) => JSON.stringify(options
 /** The latest quantization run; the Quantize panel of its source model shows it. */
 export type QuantizeRun =
   | { status: 'running'; sourceId: string; fileName: string; progress: QuantizeProgress | null; cancelling: boolean }
-  | { status: 'done'; sourceId: string; fileName: string; variantId: string; storage: 'opfs' | 'memory' }
+  | { status: 'done'; sourceId: string; fileName: string; variantId: string; storage: 'opfs' | 'memory'; engine: string }
   | { status: 'cancelled'; sourceId: string; fileName: string }
   | { status: 'error'; sourceId: string; fileName: string; message: string };
 
 /** A model made by quantizing another one in the page. */
 export interface Variant {
+  sourceId: string;
   sourceName: string;
   recipe: string;
   /** The output file, for downloading. */
   file: File;
+}
+
+/** The model in the generate worker: being loaded, ready, or failed to load. */
+export type GenerateRuntime = { modelId: string; settings: LoadSettings } & (
+  | { status: 'loading'; progress: LoadProgress | null; cancelling: boolean }
+  | { status: 'ready'; model: LoadedModel }
+  | { status: 'error'; message: string }
+);
+
+/** The latest generation: the text and tokens streamed so far, then how it ended. */
+export interface GenerateRun {
+  modelId: string;
+  mode: GenerateMode;
+  /** Prompt mode: the prompt, shown before the generated text. */
+  prompt: string;
+  text: string;
+  tokens: number[];
+  /** The sampler's seed; null for greedy runs, which draw nothing. */
+  seed: number | null;
+  status: 'running' | 'done' | 'error';
+  stopping: boolean;
+  result: RunResult | null;
+  message: string | null;
 }
 
 export interface FileError extends OpenError {
@@ -93,6 +124,13 @@ interface PlaygroundState {
   quantizeRun: QuantizeRun | null;
   /** Quantization results by model id. */
   variants: Record<string, Variant>;
+  /** The file (or, for the bundled demo, the address) each GGUF model runs from, by model id. */
+  modelSources: Record<string, ModelSource>;
+  generateForm: GenerateForm;
+  generateRuntime: GenerateRuntime | null;
+  generateRun: GenerateRun | null;
+  /** Chat mode: the messages so far with the loaded model. */
+  conversation: ChatMessage[];
 
   openFiles(files: NamedBlob[], skipped?: string[]): Promise<void>;
   openDemo(): Promise<void>;
@@ -109,6 +147,12 @@ interface PlaygroundState {
   planQuantization(modelId: string, options: QuantizeOptions): Promise<void>;
   startQuantization(modelId: string): Promise<void>;
   cancelQuantization(): void;
+  setGenerateForm(patch: Partial<GenerateForm>): void;
+  loadForGeneration(modelId: string): Promise<void>;
+  cancelLoad(): void;
+  runGeneration(): Promise<void>;
+  stopGeneration(): void;
+  clearConversation(): void;
 }
 
 export const statsKey = (modelId: string, tensor: string) => `${modelId}\u0000${tensor}`;
@@ -124,8 +168,13 @@ function messageOf(e: unknown): string {
 }
 
 export const usePlayground = create<PlaygroundState>()((set, get) => {
-  /** Runs a worker job that opens models, with a loading indicator, and merges its result. */
-  async function openWith(label: string, fileNames: string[], job: () => Promise<OpenResult>): Promise<void> {
+  /** Runs a worker job that opens models, with a loading indicator, and merges its result and the models' sources. */
+  async function openWith(
+    label: string,
+    fileNames: string[],
+    job: () => Promise<OpenResult>,
+    sourcesOf: (models: ModelView[]) => Record<string, ModelSource>,
+  ): Promise<void> {
     const pendingJob = { id: nextJobId++, label };
     set((s) => ({ pending: [...s.pending, pendingJob] }));
     let result: OpenResult;
@@ -138,6 +187,7 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
     set((s) => ({
       pending: s.pending.filter((p) => p !== pendingJob),
       models: [...s.models, ...result.models],
+      modelSources: { ...s.modelSources, ...sourcesOf(result.models) },
       errors: [...s.errors, ...result.errors.map((e) => ({ ...e, id: nextErrorId++ }))],
       // Show the first newly opened model.
       selectedModelId: result.models[0]?.id ?? s.selectedModelId,
@@ -161,17 +211,24 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
     quantizePlans: {},
     quantizeRun: null,
     variants: {},
+    modelSources: {},
+    generateForm: { ...DEFAULT_GENERATE_FORM, threads: defaultThreads(navigator.hardwareConcurrency ?? 1, globalThis.crossOriginIsolated === true) },
+    generateRuntime: null,
+    generateRun: null,
+    conversation: [],
 
     async openFiles(files, skipped = []) {
       set({ skipped });
       if (files.length === 0) return;
       const label = files.length === 1 ? files[0]!.name : `${files.length} files`;
-      await openWith(label, files.map((f) => f.path ?? f.name), () => inspector().open(files));
+      await openWith(label, files.map((f) => f.path ?? f.name), () => inspector().open(files), (models) => ggufSources(files, models));
     },
 
     async openDemo() {
       const url = new URL(DEMO_MODEL.path, document.baseURI).href;
-      await openWith(DEMO_MODEL.name, [DEMO_MODEL.name], () => inspector().openUrl(url, DEMO_MODEL.name));
+      await openWith(DEMO_MODEL.name, [DEMO_MODEL.name], () => inspector().openUrl(url, DEMO_MODEL.name), (models) =>
+        Object.fromEntries(models.map((m) => [m.id, url])),
+      );
     },
 
     selectModel(id) {
@@ -180,11 +237,14 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
 
     closeModel(id) {
       void inspector().close(id);
+      const runsClosedModel = get().generateRuntime?.modelId === id;
+      if (runsClosedModel) void generateWorker().unload();
       set((s) => {
         const models = s.models.filter((m) => m.id !== id);
         const { [id]: _closed, ...selectedTensor } = s.selectedTensor;
         const { [id]: _plan, ...quantizePlans } = s.quantizePlans;
         const { [id]: _variant, ...variants } = s.variants;
+        const { [id]: _source, ...modelSources } = s.modelSources;
         const prefix = `${id}\u0000`;
         const keep = <T>(record: Record<string, T>) => Object.fromEntries(Object.entries(record).filter(([k]) => !k.startsWith(prefix)));
         return {
@@ -192,6 +252,8 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
           selectedTensor,
           quantizePlans,
           variants,
+          modelSources,
+          ...(runsClosedModel ? { generateRuntime: null, generateRun: null, conversation: [] } : {}),
           stats: keep(s.stats),
           arrays: keep(s.arrays),
           selectedModelId: s.selectedModelId === id ? (models[0]?.id ?? null) : s.selectedModelId,
@@ -294,11 +356,12 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
           set({ quantizeRun: { status: 'cancelled', sourceId, fileName } });
           return;
         }
-        const variant: Variant = { sourceName: source.name, recipe: parsed.options.recipe, file: outcome.file };
+        const variant: Variant = { sourceId, sourceName: source.name, recipe: parsed.options.recipe, file: outcome.file };
         set((s) => ({
           models: [...s.models, outcome.model],
           variants: { ...s.variants, [outcome.model.id]: variant },
-          quantizeRun: { status: 'done', sourceId, fileName, variantId: outcome.model.id, storage: outcome.storage },
+          modelSources: { ...s.modelSources, [outcome.model.id]: outcome.file },
+          quantizeRun: { status: 'done', sourceId, fileName, variantId: outcome.model.id, storage: outcome.storage, engine: outcome.engine },
         }));
       } catch (e) {
         set({ quantizeRun: { status: 'error', sourceId, fileName, message: messageOf(e) } });
@@ -308,6 +371,91 @@ export const usePlayground = create<PlaygroundState>()((set, get) => {
     cancelQuantization() {
       set((s) => (s.quantizeRun?.status === 'running' ? { quantizeRun: { ...s.quantizeRun, cancelling: true } } : {}));
       void inspector().cancelQuantization();
+    },
+
+    setGenerateForm(patch) {
+      set((s) => ({ generateForm: { ...s.generateForm, ...patch } }));
+    },
+
+    async loadForGeneration(modelId) {
+      const { models, modelSources, generateForm, generateRuntime, generateRun } = get();
+      const model = models.find((m) => m.id === modelId);
+      const source = modelSources[modelId];
+      const nCtx = parseContextLength(generateForm.contextLength, model?.summary.contextLength ?? null);
+      if (!model || source === undefined || !nCtx.ok || generateRuntime?.status === 'loading' || generateRun?.status === 'running') return;
+      const settings: LoadSettings = { backend: generateForm.backend, threads: generateForm.threads, nCtx: nCtx.value };
+      const isCurrent = () => get().generateRuntime?.modelId === modelId && get().generateRuntime?.settings === settings;
+      set({ generateRuntime: { status: 'loading', modelId, settings, progress: null, cancelling: false }, generateRun: null, conversation: [] });
+      const onProgress = proxy((progress: LoadProgress) => {
+        set((s) => (s.generateRuntime?.status === 'loading' && isCurrent() ? { generateRuntime: { ...s.generateRuntime, progress } } : {}));
+      });
+      try {
+        const outcome = await generateWorker().load({ source, ...settings }, onProgress);
+        if (!isCurrent()) return;
+        set({ generateRuntime: outcome.status === 'loaded' ? { status: 'ready', modelId, settings, model: outcome.model } : null });
+      } catch (e) {
+        if (isCurrent()) set({ generateRuntime: { status: 'error', modelId, settings, message: messageOf(e) } });
+      }
+    },
+
+    cancelLoad() {
+      set((s) => (s.generateRuntime?.status === 'loading' ? { generateRuntime: { ...s.generateRuntime, cancelling: true } } : {}));
+      void generateWorker().cancelLoad();
+    },
+
+    async runGeneration() {
+      const { generateForm: form, generateRuntime: runtime, generateRun, conversation } = get();
+      const settings = parseRunSettings(form);
+      if (runtime?.status !== 'ready' || generateRun?.status === 'running' || !settings.ok) return;
+      const modelId = runtime.modelId;
+      const mode = effectiveMode(form.mode, runtime.model.hasChatTemplate);
+      const input = promptInput(mode, form, conversation);
+      const run: GenerateRun = {
+        modelId,
+        mode,
+        prompt: form.prompt,
+        text: '',
+        tokens: [],
+        seed: settings.value.options.sampling.temperature === 0 ? null : settings.value.seed,
+        status: 'running',
+        stopping: false,
+        result: null,
+        message: null,
+      };
+      // In chat mode the message joins the conversation now and the input is cleared for the next one.
+      const userMessage: ChatMessage = { role: 'user', content: form.prompt };
+      set((s) => ({
+        generateRun: run,
+        ...(mode === 'chat' ? { conversation: [...s.conversation, userMessage], generateForm: { ...s.generateForm, prompt: '' } } : {}),
+      }));
+      const isCurrent = () => get().generateRun?.modelId === modelId && get().generateRuntime?.modelId === modelId;
+      const onUpdate = proxy((update: StreamUpdate) => {
+        set((s) => (s.generateRun?.status === 'running' && isCurrent() ? { generateRun: { ...s.generateRun, text: s.generateRun.text + update.text, tokens: [...s.generateRun.tokens, ...update.tokens] } } : {}));
+      });
+      try {
+        const result = await generateWorker().generate({ input, options: settings.value.options }, onUpdate);
+        if (!isCurrent()) return;
+        set((s) => ({
+          generateRun: { ...s.generateRun!, status: 'done', text: result.text, tokens: result.tokens, result },
+          ...(mode === 'chat' ? { conversation: [...s.conversation, { role: 'assistant', content: result.text }] } : {}),
+        }));
+      } catch (e) {
+        if (!isCurrent()) return;
+        set((s) => ({
+          generateRun: { ...s.generateRun!, status: 'error', message: messageOf(e) },
+          // The message was not answered: it goes back to the input.
+          ...(mode === 'chat' ? { conversation: s.conversation.filter((m) => m !== userMessage), generateForm: { ...s.generateForm, prompt: userMessage.content } } : {}),
+        }));
+      }
+    },
+
+    stopGeneration() {
+      set((s) => (s.generateRun?.status === 'running' ? { generateRun: { ...s.generateRun, stopping: true } } : {}));
+      void generateWorker().cancelGeneration();
+    },
+
+    clearConversation() {
+      set((s) => ({ conversation: [], generateRun: s.generateRun?.status === 'running' ? s.generateRun : null }));
     },
   };
 });

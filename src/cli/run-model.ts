@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import { logProbOf, perplexity } from '../engine/evaluate';
 import { generate, type GenerationStats } from '../engine/generate';
+import { addsBos, endOfGenerationTokens } from '../engine/session';
 import { readGguf } from '../formats/gguf';
 import { loadModel, type CausalLM } from '../model/model';
 import { tokenizerFromGguf, type Tokenizer } from '../tokenizer';
@@ -63,11 +64,6 @@ function numberOption(args: ParsedArgs, name: string, integer = false): number |
   return value;
 }
 
-/** Whether the tokenizer starts every text with BOS (llama-perplexity then puts BOS at the start of each chunk). */
-function addsBos(tokenizer: Tokenizer): boolean {
-  return tokenizer.bos !== undefined && tokenizer.encode('')[0] === tokenizer.bos;
-}
-
 // ---- tokenize ---------------------------------------------------------------
 
 export async function tokenizeCommand(args: ParsedArgs, out: Print): Promise<number> {
@@ -114,7 +110,7 @@ export async function generateCommand(parsed: ParsedArgs, out: Print, err: Print
   const model = await loadWeights(file, args);
   const contextLimit = Math.max(model.hparams.nCtxTrain, promptIds.length + 1);
   const maxTokens = nPredict === -1 ? contextLimit - promptIds.length : nPredict;
-  const stopTokens = Array.from({ length: tokenizer.vocabSize }, (_, id) => id).filter((id) => tokenizer.isEog(id));
+  const stopTokens = endOfGenerationTokens(tokenizer);
 
   const json = args.switches.has('json');
   const tokens: number[] = [];
@@ -192,6 +188,7 @@ export async function perplexityCommand(args: ParsedArgs, out: Print, err: Print
   const start = performance.now();
   const result = await perplexity(model, tokens, {
     nCtx,
+    // llama-perplexity puts BOS at the start of each chunk when the tokenizer adds one.
     bosToken: addsBos(file.tokenizer) ? file.tokenizer.bos : undefined,
     onChunk: (chunk, _chunks, running) => {
       perChunk.push(running);

@@ -5,9 +5,12 @@
 import { canQuantize } from './quantize';
 import { ggmlTypeByName, type GgmlTypeTraits } from './types';
 
-export type RecipeName =
-  | 'Q8_0' | 'Q6_K' | 'Q5_K_M' | 'Q5_K_S' | 'Q4_K_M' | 'Q4_K_S' | 'Q3_K_L' | 'Q3_K_M' | 'Q3_K_S' | 'Q2_K'
-  | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'F16' | 'BF16';
+/** llama-quantize's recipes (mixes of types chosen per tensor): from the most bits per weight down, then the other legacy types and 16-bit floats. */
+export const RECIPE_NAMES = [
+  'Q8_0', 'Q6_K', 'Q5_K_M', 'Q5_K_S', 'Q4_K_M', 'Q4_K_S', 'Q3_K_L', 'Q3_K_M', 'Q3_K_S', 'Q2_K',
+  'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'F16', 'BF16',
+] as const;
+export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 export interface QuantizeOptions {
   /** A recipe, or a single type name as llama-quantize accepts it (Q4_K means Q4_K_M; F32 converts to f32). */

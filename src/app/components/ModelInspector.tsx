@@ -1,11 +1,12 @@
 // One model in the inspector: its header (format, files; for a quantization
-// result its source and a download) and four tabs: overview, metadata,
-// tensors, quantize.
+// result its source and a download) and five tabs: overview, metadata,
+// tensors, quantize, generate.
 
 import type { ModelView } from '../../formats/model';
 import { exact, humanBytes, humanCount } from '../format';
 import { usePlayground, type InspectorTab } from '../store';
 import { DownloadLink } from './DownloadLink';
+import { GeneratePanel } from './GeneratePanel';
 import { MetadataTable } from './MetadataTable';
 import { Overview } from './Overview';
 import { QuantizePanel } from './QuantizePanel';
@@ -21,6 +22,7 @@ export function ModelInspector({ model }: { model: ModelView }) {
     { id: 'metadata', label: `Metadata (${exact(model.metadata.length)})` },
     { id: 'tensors', label: `Tensors (${exact(model.tensors.length)})` },
     { id: 'quantize', label: 'Quantize' },
+    { id: 'generate', label: 'Generate' },
   ];
   const format = model.format === 'gguf' ? `GGUF v${model.version ?? '?'}` : 'safetensors';
   return (
@@ -58,6 +60,7 @@ export function ModelInspector({ model }: { model: ModelView }) {
           </div>
         )}
         {tab === 'quantize' && <QuantizePanel model={model} />}
+        {tab === 'generate' && <GeneratePanel model={model} />}
       </div>
     </div>
   );

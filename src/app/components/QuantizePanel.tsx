@@ -6,7 +6,8 @@
 import { useEffect, useMemo } from 'react';
 import type { ModelView } from '../../formats/model';
 import { exact, humanBytes, shapeText } from '../format';
-import { CONVERT_FORM, parseQuantizeForm, RECIPES, TARGET_TYPES, variantFileName, type ParsedForm, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
+import { RECIPE_NAMES } from '../../quant/recipes';
+import { CONVERT_FORM, parseQuantizeForm, TARGET_TYPES, variantFileName, type ParsedForm, type QuantizeForm, type TensorTypeOverride } from '../quantize-form';
 import { progressFigures } from '../quantize-progress';
 import { optionsKeyOf, usePlayground, type PlanResult, type QuantizeRun } from '../store';
 import { DownloadLink } from './DownloadLink';
@@ -27,12 +28,6 @@ export function QuantizePanel({ model }: { model: ModelView }) {
 
 /** For a safetensors model: quantizing converts it to GGUF first; converting alone is one click. */
 function ConvertCard({ model }: { model: ModelView }) {
-  const running = usePlayground((s) => s.quantizeRun?.status === 'running');
-  const convert = () => {
-    const { setQuantizeForm, startQuantization } = usePlayground.getState();
-    setQuantizeForm(CONVERT_FORM);
-    void startQuantization(model.id);
-  };
   return (
     <section className="card quantize-convert" data-testid="quantize-convert">
       <h2>Convert</h2>
@@ -41,11 +36,24 @@ function ConvertCard({ model }: { model: ModelView }) {
         (weights F16, norms F32) before it is quantized.
       </p>
       <div className="run-actions">
-        <button type="button" className="button" disabled={running} onClick={convert} data-testid="convert-start">
-          Convert to GGUF (F16)
-        </button>
+        <ConvertButton model={model} />
       </div>
     </section>
+  );
+}
+
+/** Converts a safetensors model to an F16 GGUF, which appears as a new model (the run shows in the Quantize tab). */
+export function ConvertButton({ model }: { model: ModelView }) {
+  const running = usePlayground((s) => s.quantizeRun?.status === 'running');
+  const convert = () => {
+    const { setQuantizeForm, startQuantization } = usePlayground.getState();
+    setQuantizeForm(CONVERT_FORM);
+    void startQuantization(model.id);
+  };
+  return (
+    <button type="button" className="button" disabled={running} onClick={convert} data-testid="convert-start">
+      Convert to GGUF (F16)
+    </button>
   );
 }
 
@@ -72,10 +80,10 @@ function QuantizeSettings({ model }: { model: ModelView }) {
           <span>Recipe or type</span>
           <select value={form.recipe} onChange={(e) => update({ recipe: e.target.value })} data-testid="quantize-recipe">
             <optgroup label="Recipes (llama-quantize)">
-              {RECIPES.map((r) => <option key={r} value={r}>{r}</option>)}
+              {RECIPE_NAMES.map((r) => <option key={r} value={r}>{r}</option>)}
             </optgroup>
             <optgroup label="One type for every weight">
-              {TARGET_TYPES.filter((t) => !(RECIPES as readonly string[]).includes(t)).map((t) => <option key={t} value={t}>{t}</option>)}
+              {TARGET_TYPES.filter((t) => !(RECIPE_NAMES as readonly string[]).includes(t)).map((t) => <option key={t} value={t}>{t}</option>)}
             </optgroup>
           </select>
         </label>
@@ -246,6 +254,7 @@ function RunStatus({ run, onCancel }: { run: QuantizeRun; onCancel: () => void }
             Wrote <strong className="mono">{run.fileName}</strong> ({humanBytes(variant.file.size)}
             {run.storage === 'memory' ? ', kept in memory: this browser offers no file storage' : ''}).
           </p>
+          <p className="muted" data-testid="quantize-engine">Quantized with {run.engine}.</p>
           <div className="run-actions">
             <button type="button" className="button" onClick={() => selectModel(run.variantId)} data-testid="quantize-show-variant">Inspect it</button>
             <DownloadLink file={variant.file} />

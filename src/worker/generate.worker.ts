@@ -1,0 +1,176 @@
+// The generate worker: holds one model loaded for inference and runs prompts on it,
+// off the UI thread. The page reaches it through comlink (src/app/generate-client.ts):
+// load() with progress and cancel, generate() streaming text through a callback, and
+// cancelGeneration(). Failures come back as plain-words messages (describeFailure).
+
+import { expose } from 'comlink';
+import { createBackend, type BackendChoice } from '../backend/create-backend';
+import { WasmBackend } from '../backend/wasm/wasm-backend';
+import type { Backend } from '../backend/backend';
+import { EngineError } from '../engine/errors';
+import { describeFailure, kvCacheBytes, ModelSession, observeUploads, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
+import { metaString, readGguf } from '../formats/gguf';
+import { readLlamaHparams } from '../model/hparams';
+import { loadModel } from '../model/model';
+import { tokenizerFromGguf } from '../tokenizer';
+
+/** A model file, or the address of one (the bundled demo model). */
+export type ModelSource = Blob | string;
+
+export interface LoadSettings {
+  backend: BackendChoice;
+  /** WASM threads wanted; the backend may run fewer (see the description it reports). */
+  threads: number;
+  /** Context length: the KV cache is reserved for this many positions. */
+  nCtx: number;
+}
+
+export interface LoadRequest extends LoadSettings {
+  source: ModelSource;
+}
+
+export interface LoadProgress {
+  tensorsLoaded: number;
+  tensorsTotal: number;
+  bytesLoaded: number;
+  bytesTotal: number;
+}
+
+/** The loaded model as the page describes it. */
+export interface LoadedModel {
+  /** What runs and why, e.g. "WASM SIMD, 2 threads". */
+  backend: string;
+  weightsBytes: number;
+  kvCacheBytes: number;
+  nCtx: number;
+  hasChatTemplate: boolean;
+}
+
+export type LoadOutcome = { status: 'loaded'; model: LoadedModel } | { status: 'cancelled' };
+
+export interface GenerateRequest {
+  input: PromptInput;
+  options: RunOptions;
+}
+
+/** Progress reports go to the page at most this often. */
+const PROGRESS_INTERVAL_MS = 100;
+/** wasm32 addresses 4 GiB: weights and KV cache of a WASM model must fit in it together. */
+const WASM_MEMORY_LIMIT = 2 ** 32;
+
+let current: { session: ModelSession; backend: Backend } | null = null;
+let loading: AbortController | null = null;
+let running: { controller: AbortController; done: Promise<unknown> } | null = null;
+
+class LoadCancelled extends Error {}
+
+/** Bytes per cached key or value: the WASM backend keeps its KV cache in F16, WebGPU in F32. */
+function kvBytesPerValue(backend: Backend): number {
+  return backend instanceof WasmBackend ? 2 : 4;
+}
+
+async function blobOf(source: ModelSource): Promise<Blob> {
+  if (typeof source !== 'string') return source;
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`could not download ${source}: HTTP ${response.status} ${response.statusText}`);
+  return response.blob();
+}
+
+function release(): void {
+  current?.backend.dispose();
+  current = null;
+}
+
+async function load(request: LoadRequest, onProgress: (progress: LoadProgress) => void): Promise<LoadOutcome> {
+  if (loading || running) throw new Error('the model is busy: wait for the current load or generation, or stop it');
+  release();
+  const controller = new AbortController();
+  loading = controller;
+  let backend: Backend | null = null;
+  try {
+    // Everything that can reject the model is checked before the weights are read.
+    const blob = await blobOf(request.source);
+    const gguf = await readGguf(blob);
+    const tokenizer = tokenizerFromGguf(gguf);
+    const hparams = readLlamaHparams(gguf, tokenizer.vocabSize);
+    if (!Number.isInteger(request.nCtx) || request.nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${request.nCtx}`);
+    const created = await createBackend(request.backend, { threads: request.threads });
+    backend = created.backend;
+    const bytesTotal = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
+    const kvBytes = kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(backend));
+    if (backend instanceof WasmBackend && bytesTotal + kvBytes > WASM_MEMORY_LIMIT) {
+      const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+      throw new EngineError(
+        `the weights (${gib(bytesTotal)}) and a KV cache for ${request.nCtx} tokens (${gib(kvBytes)}) do not fit in the 4 GiB that WebAssembly can address: ` +
+          'choose a shorter context or a smaller (quantized) model',
+      );
+    }
+
+    const progress: LoadProgress = { tensorsLoaded: 0, tensorsTotal: gguf.tensors.length, bytesLoaded: 0, bytesTotal };
+    let lastReport = -Infinity;
+    const counting = observeUploads(backend, (_, bytes) => {
+      if (controller.signal.aborted) throw new LoadCancelled();
+      progress.tensorsLoaded++;
+      progress.bytesLoaded += bytes.byteLength;
+      if (performance.now() - lastReport >= PROGRESS_INTERVAL_MS) {
+        lastReport = performance.now();
+        void onProgress({ ...progress });
+      }
+    });
+    const model = await loadModel(blob, counting);
+    const session = new ModelSession(model, tokenizer, metaString(gguf, 'tokenizer.chat_template'), request.nCtx);
+    current = { session, backend };
+    backend = null;
+    return {
+      status: 'loaded',
+      model: { backend: created.description, weightsBytes: progress.bytesLoaded, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
+    };
+  } catch (error) {
+    if (error instanceof LoadCancelled || controller.signal.aborted) return { status: 'cancelled' };
+    throw new Error(describeFailure(error));
+  } finally {
+    backend?.dispose();
+    loading = null;
+  }
+}
+
+async function generate(request: GenerateRequest, onUpdate: (update: StreamUpdate) => void): Promise<RunResult> {
+  if (!current) throw new Error('Load a model first');
+  if (running) throw new Error('A generation is already running: wait for it or stop it');
+  const controller = new AbortController();
+  const done = current.session.run(request.input, request.options, { signal: controller.signal, onUpdate: (update) => void onUpdate(update) });
+  running = { controller, done };
+  try {
+    return await done;
+  } catch (error) {
+    throw new Error(describeFailure(error));
+  } finally {
+    running = null;
+  }
+}
+
+const api = {
+  load,
+  /** Stops a load; it resolves with status 'cancelled' and nothing stays loaded. */
+  cancelLoad(): void {
+    loading?.abort();
+  },
+  generate,
+  /** Stops the running generation after the current token; it resolves with what it generated and stopped: 'cancelled'. */
+  cancelGeneration(): void {
+    running?.controller.abort();
+  },
+  /** Frees the loaded model, once a running generation has stopped. */
+  async unload(): Promise<void> {
+    loading?.abort();
+    if (running) {
+      running.controller.abort();
+      await running.done.catch(() => undefined);
+    }
+    release();
+  },
+};
+
+export type GenerateApi = typeof api;
+
+expose(api);
