@@ -35,6 +35,14 @@ describe('generate', () => {
     expect(await ids({ maxTokens: 0 })).toEqual([]);
   });
 
+  it('reuses a cache it is given, from its start', async () => {
+    const cache = new KvCache(model, 32);
+    const first = await generateAll(model, [1], { maxTokens: 10, temperature: 0, cache });
+    const again = await generateAll(model, [1], { maxTokens: 10, temperature: 0, cache });
+    expect(again.tokens).toEqual(first.tokens);
+    expect(cache.length).toBe(10);
+  });
+
   it('samples reproducibly with a seed and returns statistics', async () => {
     const run = () => generateAll(model, [1], { maxTokens: 8, temperature: 1, seed: 5 });
     const a = await run();

@@ -15,6 +15,8 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stopTokens?: readonly number[];
   /** Context length of the cache (default: prompt + maxTokens, at most the training context). */
   readonly nCtx?: number;
+  /** A cache to reuse (it is cleared first); otherwise one of nCtx positions is made. */
+  readonly cache?: KvCache;
 }
 
 export interface GeneratedToken {
@@ -39,12 +41,13 @@ export interface GenerationStats {
 export async function* generate(model: CausalLM, prompt: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationStats> {
   if (prompt.length === 0) throw new EngineError('the prompt must contain at least one token');
   if (!Number.isInteger(options.maxTokens) || options.maxTokens < 0) throw new EngineError(`maxTokens must be a non-negative integer, got ${options.maxTokens}`);
-  const nCtx = options.nCtx ?? Math.min(prompt.length + Math.max(1, options.maxTokens), Math.max(model.hparams.nCtxTrain, prompt.length + 1));
+  const nCtx = options.cache?.nCtx ?? options.nCtx ?? Math.min(prompt.length + Math.max(1, options.maxTokens), Math.max(model.hparams.nCtxTrain, prompt.length + 1));
   if (prompt.length >= nCtx) throw new EngineError(`the prompt (${prompt.length} tokens) does not fit a context of ${nCtx}`);
   const eos = model.hparams.eosToken;
   const stop = new Set(options.stopTokens ?? (eos === undefined ? [] : [eos]));
   const sampler = new Sampler(options);
-  const cache = new KvCache(model, nCtx);
+  const cache = options.cache ?? new KvCache(model, nCtx);
+  cache.clear();
   const history = [...prompt];
 
   const start = performance.now();

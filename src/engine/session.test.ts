@@ -20,7 +20,6 @@ import {
   findStopString,
   kvCacheBytes,
   ModelSession,
-  observeUploads,
   partialStopLength,
   TokenTextDecoder,
   type RunOptions,
@@ -33,20 +32,12 @@ const GREEDY: RunOptions = { sampling: { temperature: 0 }, maxTokens: 64, stopSt
 let model: CausalLM;
 let tokenizer: Tokenizer;
 let golden: { prompt: string; prompt_ids: number[]; tokens: number[]; text: string };
-let uploads: { count: number; bytes: number };
-let fileTensorBytes: number;
 
 beforeAll(async () => {
   const blob = await openAsBlob(STORIES);
   const gguf = await readGguf(blob);
   tokenizer = tokenizerFromGguf(gguf);
-  fileTensorBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
-  uploads = { count: 0, bytes: 0 };
-  const backend = observeUploads(await WasmBackend.create(), (_, bytes) => {
-    uploads.count++;
-    uploads.bytes += bytes.byteLength;
-  });
-  model = await loadModel(blob, backend);
+  model = await loadModel(blob, await WasmBackend.create());
   golden = JSON.parse(await readFile('../shared/fixtures/golden/stories260K-F32.ref.json', 'utf8')).greedy;
 });
 
@@ -127,20 +118,6 @@ describe('ModelSession on stories260K', () => {
     expect(() => new ModelSession(model, tokenizer, undefined, 1)).toThrow(EngineError);
   });
 
-  it('reports every uploaded weight while loading', () => {
-    expect(uploads).toEqual({ count: 48, bytes: fileTensorBytes });
-  });
-
-  it('stops a load when the upload observer throws (a cancel)', async () => {
-    const backend = await WasmBackend.create();
-    let seen = 0;
-    const cancelling = observeUploads(backend, () => {
-      if (++seen === 3) throw new Error('cancelled');
-    });
-    await expect(loadModel(await openAsBlob(STORIES), cancelling)).rejects.toThrow('cancelled');
-    expect(seen).toBe(3);
-    backend.dispose();
-  });
 });
 
 describe('ModelSession stop reasons (scripted model)', () => {

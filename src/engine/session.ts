@@ -4,7 +4,7 @@
 // is made and reused by every run, so a context that does not fit in memory fails
 // up front and repeated runs do not allocate again.
 
-import { BackendError, type Backend, type BackendKvCache, type WeightInfo } from '../backend/backend';
+import { BackendError } from '../backend/backend';
 import { FormatError } from '../formats/errors';
 import { ModelError } from '../model/errors';
 import type { LlamaHparams } from '../model/hparams';
@@ -12,6 +12,7 @@ import type { CausalLM } from '../model/model';
 import { renderChat, TokenizerError, type ChatMessage, type Tokenizer } from '../tokenizer';
 import { EngineError } from './errors';
 import { generate } from './generate';
+import { KvCache } from './kv-cache';
 import type { SamplingOptions } from './sampling';
 
 export type PromptInput = { kind: 'text'; text: string } | { kind: 'chat'; messages: ChatMessage[] };
@@ -66,7 +67,7 @@ const UPDATE_INTERVAL_MS = 50;
 const YIELD_INTERVAL_MS = 10;
 
 export class ModelSession {
-  private readonly model: CausalLM;
+  private readonly cache: KvCache;
   private readonly stopTokens: number[];
 
   /**
@@ -74,13 +75,13 @@ export class ModelSession {
    * `chatTemplate` is the model's tokenizer.chat_template, if it has one.
    */
   constructor(
-    model: CausalLM,
+    private readonly model: CausalLM,
     readonly tokenizer: Tokenizer,
     readonly chatTemplate: string | undefined,
     readonly nCtx: number,
   ) {
     if (!Number.isInteger(nCtx) || nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${nCtx}`);
-    this.model = withReservedCache(model, nCtx);
+    this.cache = new KvCache(model, nCtx);
     this.stopTokens = endOfGenerationTokens(tokenizer);
   }
 
@@ -121,7 +122,7 @@ export class ModelSession {
       sentTokens = tokens.length;
     };
 
-    const run = generate(this.model, prompt, { ...options.sampling, maxTokens: options.maxTokens, stopTokens: this.stopTokens, nCtx: this.nCtx });
+    const run = generate(this.model, prompt, { ...options.sampling, maxTokens: options.maxTokens, stopTokens: this.stopTokens, cache: this.cache });
     let lastYield = performance.now();
     for (let step = await run.next(); ; step = await run.next()) {
       if (step.done) {
@@ -175,21 +176,6 @@ export class ModelSession {
       },
     };
   }
-}
-
-/** The model, with `createCache` handing out one cache reserved now: the engine asks for a cache per run. */
-function withReservedCache(model: CausalLM, nCtx: number): CausalLM {
-  const cache = model.createCache(nCtx);
-  return {
-    hparams: model.hparams,
-    backend: model.backend,
-    maxBatch: model.maxBatch,
-    createCache(n: number): BackendKvCache {
-      if (n !== nCtx) throw new EngineError(`this session holds a context of ${nCtx}, not ${n}`);
-      return cache;
-    },
-    forward: (tokens, startPos, kv, outputs) => model.forward(tokens, startPos, kv, outputs),
-  };
 }
 
 // ---- tokens and text ----------------------------------------------------------
@@ -291,28 +277,6 @@ function yieldToEventLoop(): Promise<void> {
 /** Bytes of a KV cache: keys and values of every layer for nCtx positions, `bytesPerValue` each. */
 export function kvCacheBytes(hparams: Pick<LlamaHparams, 'nLayers' | 'nKvHeads' | 'headDim'>, nCtx: number, bytesPerValue: number): number {
   return 2 * hparams.nLayers * nCtx * hparams.nKvHeads * hparams.headDim * bytesPerValue;
-}
-
-/**
- * The backend, with every uploaded weight reported to `onUpload` first (progress, or a
- * cancel: an error thrown there stops the load). Other calls go to the backend unchanged.
- */
-export function observeUploads(backend: Backend, onUpload: (info: WeightInfo, bytes: Uint8Array) => void): Backend {
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(backend, {
-    get(target, property) {
-      if (property === 'uploadWeight') {
-        return (info: WeightInfo, bytes: Uint8Array) => {
-          onUpload(info, bytes);
-          return target.uploadWeight(info, bytes);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (!bound.has(property)) bound.set(property, value.bind(target));
-      return bound.get(property);
-    },
-  });
 }
 
 /** A failure in plain words for the page: what is wrong with the model or the request, not which module noticed. */

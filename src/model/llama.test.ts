@@ -1,11 +1,11 @@
 import { openAsBlob } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { writeGguf } from '../formats/gguf-writer';
 import { MemorySink } from '../formats/sink';
 import { readGguf, readTensorBytes } from '../formats/gguf';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import { ModelError } from './errors';
-import { loadModel } from './model';
+import { loadModel, type LoadProgress } from './model';
 
 const STORIES = '../shared/fixtures/models/stories260K.gguf';
 
@@ -39,10 +39,34 @@ describe('LlamaModel', () => {
   });
 
   it('reports missing tensors and bad positions with ModelError', async () => {
-    await expect(loadModel(await storiesWithout(['blk.2.ffn_up.weight']), await WasmBackend.create())).rejects.toThrow(/missing tensor blk.2.ffn_up.weight/);
+    // Found from the header alone: not one weight is uploaded first.
+    const backend = await WasmBackend.create();
+    const upload = vi.spyOn(backend, 'uploadWeight');
+    await expect(loadModel(await storiesWithout(['blk.2.ffn_up.weight']), backend)).rejects.toThrow(/missing tensor blk.2.ffn_up.weight/);
+    expect(upload).not.toHaveBeenCalled();
     const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
     await expect(model.forward([1, 2], 3, model.createCache(4), 'last')).rejects.toThrow(ModelError);
     await expect(model.forward([], 0, model.createCache(4), 'last')).rejects.toThrow(ModelError);
+  });
+});
+
+describe('loading', () => {
+  it('reports progress over the tensors the model uses and stops when aborted', async () => {
+    const blob = await openAsBlob(STORIES);
+    const file = await readGguf(blob);
+    const progress: LoadProgress[] = [];
+    await loadModel(blob, await WasmBackend.create(), { onProgress: (p) => progress.push(p) });
+    expect(progress).toHaveLength(file.tensors.length);
+    expect(progress.at(-1)).toEqual({
+      tensorsLoaded: file.tensors.length,
+      tensorsTotal: file.tensors.length,
+      bytesLoaded: file.tensors.reduce((sum, t) => sum + t.bytes, 0),
+      bytesTotal: file.tensors.reduce((sum, t) => sum + t.bytes, 0),
+    });
+
+    const controller = new AbortController();
+    const loading = loadModel(blob, await WasmBackend.create(), { signal: controller.signal, onProgress: (p) => p.tensorsLoaded === 3 && controller.abort() });
+    await expect(loading).rejects.toThrow(/abort/i);
   });
 });
 

@@ -10,24 +10,33 @@ import type { GgufFile } from '../formats/gguf';
 import type { AttentionParams, Backend, BackendBuffer, BackendKvCache, BackendWeight, RopeParams } from '../backend/backend';
 import { ModelError } from './errors';
 import { readLlamaHparams, type LlamaHparams } from './hparams';
-import type { CausalLM } from './model';
-import { TensorLoader } from './tensors';
+import type { CausalLM, LoadOptions } from './model';
+import { TensorChecker, TensorLoader, type WeightSource } from './tensors';
 
-interface LlamaLayer {
-  attnNorm: BackendWeight;
-  wq: BackendWeight;
-  wk: BackendWeight;
-  wv: BackendWeight;
-  bq: BackendWeight | undefined;
-  bk: BackendWeight | undefined;
-  bv: BackendWeight | undefined;
-  qNorm: BackendWeight | undefined;
-  kNorm: BackendWeight | undefined;
-  wo: BackendWeight;
-  ffnNorm: BackendWeight;
-  gate: BackendWeight;
-  up: BackendWeight;
-  down: BackendWeight;
+/** The weights of one block: `W` is a header entry while checking, an uploaded weight while loading. */
+interface LlamaLayer<W = BackendWeight> {
+  attnNorm: W;
+  wq: W;
+  wk: W;
+  wv: W;
+  bq: W | undefined;
+  bk: W | undefined;
+  bv: W | undefined;
+  qNorm: W | undefined;
+  kNorm: W | undefined;
+  wo: W;
+  ffnNorm: W;
+  gate: W;
+  up: W;
+  down: W;
+}
+
+interface LlamaWeights<W = BackendWeight> {
+  tokenEmbd: W;
+  outputNorm: W;
+  /** Absent when the output projection is tied to the token embedding. */
+  output: W | undefined;
+  layers: LlamaLayer<W>[];
 }
 
 /** Activation buffers sized for maxBatch tokens. */
@@ -75,41 +84,17 @@ export class LlamaModel implements CausalLM {
     };
   }
 
-  static async load(blob: Blob, file: GgufFile, backend: Backend, maxBatch: number): Promise<LlamaModel> {
+  static async load(blob: Blob, file: GgufFile, backend: Backend, maxBatch: number, options: Pick<LoadOptions, 'onProgress' | 'signal'> = {}): Promise<LlamaModel> {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ModelError(`maxBatch must be a positive integer, got ${maxBatch}`);
-    const tensors = new TensorLoader(blob, file, backend);
-    const embdInfo = tensors.info('token_embd.weight');
+    const checker = new TensorChecker(file, backend);
+    const embdInfo = checker.info('token_embd.weight');
     if (!embdInfo) throw new ModelError('missing tensor token_embd.weight');
     const hp = readLlamaHparams(file, embdInfo.shape[1] ?? 1);
-    const { nEmbd, nFf, nVocab, nHeads, nKvHeads, headDim } = hp;
-    const qDim = nHeads * headDim;
-    const kvDim = nKvHeads * headDim;
+    const planned = await llamaWeights(hp, checker);
+    if (hp.architecture === 'qwen3' && planned.layers.some((l) => !l.qNorm || !l.kNorm)) throw new ModelError('qwen3 model without attn_q_norm / attn_k_norm tensors');
 
-    const tokenEmbd = await tensors.require('token_embd.weight', [nEmbd, nVocab]);
-    const outputNorm = await tensors.require('output_norm.weight', [nEmbd]);
-    const output = (await tensors.optional('output.weight', [nEmbd, nVocab])) ?? tokenEmbd;
-    const layers: LlamaLayer[] = [];
-    for (let i = 0; i < hp.nLayers; i++) {
-      const name = (suffix: string) => `blk.${i}.${suffix}`;
-      layers.push({
-        attnNorm: await tensors.require(name('attn_norm.weight'), [nEmbd]),
-        wq: await tensors.require(name('attn_q.weight'), [nEmbd, qDim]),
-        wk: await tensors.require(name('attn_k.weight'), [nEmbd, kvDim]),
-        wv: await tensors.require(name('attn_v.weight'), [nEmbd, kvDim]),
-        bq: await tensors.optional(name('attn_q.bias'), [qDim]),
-        bk: await tensors.optional(name('attn_k.bias'), [kvDim]),
-        bv: await tensors.optional(name('attn_v.bias'), [kvDim]),
-        qNorm: await tensors.optional(name('attn_q_norm.weight'), [headDim]),
-        kNorm: await tensors.optional(name('attn_k_norm.weight'), [headDim]),
-        wo: await tensors.require(name('attn_output.weight'), [qDim, nEmbd]),
-        ffnNorm: await tensors.require(name('ffn_norm.weight'), [nEmbd]),
-        gate: await tensors.require(name('ffn_gate.weight'), [nEmbd, nFf]),
-        up: await tensors.require(name('ffn_up.weight'), [nEmbd, nFf]),
-        down: await tensors.require(name('ffn_down.weight'), [nFf, nEmbd]),
-      });
-    }
-    if (hp.architecture === 'qwen3' && layers.some((l) => !l.qNorm || !l.kNorm)) throw new ModelError('qwen3 model without attn_q_norm / attn_k_norm tensors');
-    return new LlamaModel(hp, backend, maxBatch, tokenEmbd, layers, outputNorm, output);
+    const weights = await llamaWeights(hp, new TensorLoader(blob, checker, backend, options.onProgress, options.signal));
+    return new LlamaModel(hp, backend, maxBatch, weights.tokenEmbd, weights.layers, weights.outputNorm, weights.output ?? weights.tokenEmbd);
   }
 
   createCache(nCtx: number): BackendKvCache {
@@ -190,4 +175,35 @@ export class LlamaModel implements CausalLM {
     this.backend.matmul(weight, x, out, n);
     if (bias) this.backend.addBias(out, bias, n);
   }
+}
+
+/** Every tensor a Llama-family model uses, by GGUF name and shape, from a source of weights. */
+async function llamaWeights<W>(hp: LlamaHparams, tensors: WeightSource<W>): Promise<LlamaWeights<W>> {
+  const { nEmbd, nFf, nVocab, nHeads, nKvHeads, headDim } = hp;
+  const qDim = nHeads * headDim;
+  const kvDim = nKvHeads * headDim;
+  const tokenEmbd = await tensors.require('token_embd.weight', [nEmbd, nVocab]);
+  const outputNorm = await tensors.require('output_norm.weight', [nEmbd]);
+  const output = await tensors.optional('output.weight', [nEmbd, nVocab]);
+  const layers: LlamaLayer<W>[] = [];
+  for (let i = 0; i < hp.nLayers; i++) {
+    const name = (suffix: string) => `blk.${i}.${suffix}`;
+    layers.push({
+      attnNorm: await tensors.require(name('attn_norm.weight'), [nEmbd]),
+      wq: await tensors.require(name('attn_q.weight'), [nEmbd, qDim]),
+      wk: await tensors.require(name('attn_k.weight'), [nEmbd, kvDim]),
+      wv: await tensors.require(name('attn_v.weight'), [nEmbd, kvDim]),
+      bq: await tensors.optional(name('attn_q.bias'), [qDim]),
+      bk: await tensors.optional(name('attn_k.bias'), [kvDim]),
+      bv: await tensors.optional(name('attn_v.bias'), [kvDim]),
+      qNorm: await tensors.optional(name('attn_q_norm.weight'), [headDim]),
+      kNorm: await tensors.optional(name('attn_k_norm.weight'), [headDim]),
+      wo: await tensors.require(name('attn_output.weight'), [qDim, nEmbd]),
+      ffnNorm: await tensors.require(name('ffn_norm.weight'), [nEmbd]),
+      gate: await tensors.require(name('ffn_gate.weight'), [nEmbd, nFf]),
+      up: await tensors.require(name('ffn_up.weight'), [nEmbd, nFf]),
+      down: await tensors.require(name('ffn_down.weight'), [nFf, nEmbd]),
+    });
+  }
+  return { tokenEmbd, outputNorm, output, layers };
 }

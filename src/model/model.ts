@@ -4,6 +4,9 @@ import { readGguf } from '../formats/gguf';
 import type { Backend, BackendKvCache } from '../backend/backend';
 import type { LlamaHparams } from './hparams';
 import { LlamaModel } from './llama';
+import type { LoadProgress } from './tensors';
+
+export type { LoadProgress };
 
 export interface CausalLM {
   readonly hparams: LlamaHparams;
@@ -23,10 +26,17 @@ export interface CausalLM {
 export interface LoadOptions {
   /** Tokens per backend pass (default 128). */
   readonly maxBatch?: number;
+  /** Called after each tensor is uploaded. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /** Aborting stops the load between tensors (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
-/** Reads a GGUF model and uploads its weights to the backend. */
+/**
+ * Reads a GGUF model and uploads its weights to the backend. Every tensor the model needs is checked (present,
+ * shape, type the backend runs) from the header before the first weight is read.
+ */
 export async function loadModel(blob: Blob, backend: Backend, options: LoadOptions = {}): Promise<CausalLM> {
   const file = await readGguf(blob);
-  return LlamaModel.load(blob, file, backend, options.maxBatch ?? 128);
+  return LlamaModel.load(blob, file, backend, options.maxBatch ?? 128, options);
 }

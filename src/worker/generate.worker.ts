@@ -8,10 +8,10 @@ import { createBackend, type BackendChoice } from '../backend/create-backend';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import type { Backend } from '../backend/backend';
 import { EngineError } from '../engine/errors';
-import { describeFailure, kvCacheBytes, ModelSession, observeUploads, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
+import { describeFailure, kvCacheBytes, ModelSession, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
 import { metaString, readGguf } from '../formats/gguf';
 import { readLlamaHparams } from '../model/hparams';
-import { loadModel } from '../model/model';
+import { loadModel, type LoadProgress } from '../model/model';
 import { tokenizerFromGguf } from '../tokenizer';
 
 /** A model file, or the address of one (the bundled demo model). */
@@ -29,12 +29,7 @@ export interface LoadRequest extends LoadSettings {
   source: ModelSource;
 }
 
-export interface LoadProgress {
-  tensorsLoaded: number;
-  tensorsTotal: number;
-  bytesLoaded: number;
-  bytesTotal: number;
-}
+export type { LoadProgress };
 
 /** The loaded model as the page describes it. */
 export interface LoadedModel {
@@ -61,8 +56,6 @@ const WASM_MEMORY_LIMIT = 2 ** 32;
 let current: { session: ModelSession; backend: Backend } | null = null;
 let loading: AbortController | null = null;
 let running: { controller: AbortController; done: Promise<unknown> } | null = null;
-
-class LoadCancelled extends Error {}
 
 /** Bytes per cached key or value: the WASM backend keeps its KV cache in F16, WebGPU in F32. */
 function kvBytesPerValue(backend: Backend): number {
@@ -106,27 +99,26 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
       );
     }
 
-    const progress: LoadProgress = { tensorsLoaded: 0, tensorsTotal: gguf.tensors.length, bytesLoaded: 0, bytesTotal };
     let lastReport = -Infinity;
-    const counting = observeUploads(backend, (_, bytes) => {
-      if (controller.signal.aborted) throw new LoadCancelled();
-      progress.tensorsLoaded++;
-      progress.bytesLoaded += bytes.byteLength;
-      if (performance.now() - lastReport >= PROGRESS_INTERVAL_MS) {
+    let weightsBytes = 0;
+    const model = await loadModel(blob, backend, {
+      signal: controller.signal,
+      onProgress: (progress) => {
+        weightsBytes = progress.bytesLoaded;
+        if (performance.now() - lastReport < PROGRESS_INTERVAL_MS && progress.tensorsLoaded < progress.tensorsTotal) return;
         lastReport = performance.now();
-        void onProgress({ ...progress });
-      }
+        void onProgress(progress);
+      },
     });
-    const model = await loadModel(blob, counting);
     const session = new ModelSession(model, tokenizer, metaString(gguf, 'tokenizer.chat_template'), request.nCtx);
     current = { session, backend };
     backend = null;
     return {
       status: 'loaded',
-      model: { backend: created.description, weightsBytes: progress.bytesLoaded, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
+      model: { backend: created.description, weightsBytes, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
     };
   } catch (error) {
-    if (error instanceof LoadCancelled || controller.signal.aborted) return { status: 'cancelled' };
+    if (controller.signal.aborted) return { status: 'cancelled' };
     throw new Error(describeFailure(error));
   } finally {
     backend?.dispose();
