@@ -34,10 +34,10 @@ function transferOf(items: { entry: FileSystemEntry | null; file: File | null }[
 
 describe('isModelFile', () => {
   it('accepts model files and their companions only', () => {
-    for (const name of ['a.gguf', 'B.GGUF', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+    for (const name of ['a.gguf', 'B.GGUF', 'model-00001-of-00002.safetensors', 'model.safetensors.index.json', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja', 'chat_template.json', 'tokenizer.model']) {
       expect(isModelFile(name), name).toBe(true);
     }
-    for (const name of ['README.md', '.gitattributes', 'special_tokens_map.json', 'pytorch_model.bin', 'gguf']) {
+    for (const name of ['README.md', '.gitattributes', 'special_tokens_map.json', 'pytorch_model.bin', 'gguf', 'template.jinja']) {
       expect(isModelFile(name), name).toBe(false);
     }
   });

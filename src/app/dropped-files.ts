@@ -2,18 +2,16 @@
 // are walked (drag and drop through webkitGetAsEntry, the folder picker through
 // webkitRelativePath); only File handles are collected, never their contents.
 
-import type { NamedBlob } from '../formats/model';
-
-const COMPANION_NAMES = new Set(['model.safetensors.index.json', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']);
+import { isCompanionFile, type NamedBlob } from '../formats/model';
 
 /** Files the inspector opens. Inside a folder everything else (README, .gitattributes, …) is skipped. */
 export function isModelFile(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower.endsWith('.gguf') || lower.endsWith('.safetensors') || COMPANION_NAMES.has(lower);
+  return lower.endsWith('.gguf') || lower.endsWith('.safetensors') || isCompanionFile(lower);
 }
 
 /** What the file pickers accept. */
-export const ACCEPT = '.gguf,.safetensors,.json';
+export const ACCEPT = '.gguf,.safetensors,.json,.jinja,.model';
 
 export interface CollectedFiles {
   files: NamedBlob[];

@@ -12,16 +12,31 @@ import { humanBytes } from '../app/format';
 
 const OUT_TYPES: readonly OutType[] = ['f16', 'bf16', 'f32'];
 
+/** The converter reads the chat templates of this subfolder too. */
+const TEMPLATES_FOLDER = 'additional_chat_templates';
+
+/** The files of a model folder, by the names the converter knows them by. */
+async function folderFiles(folder: string): Promise<{ name: string; path: string }[]> {
+  const entries = await readdir(folder, { withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => ({ name: e.name, path: join(folder, e.name) }));
+  if (entries.some((e) => e.isDirectory() && e.name === TEMPLATES_FOLDER)) {
+    for (const e of await readdir(join(folder, TEMPLATES_FOLDER), { withFileTypes: true })) {
+      if (e.isFile() && e.name.endsWith('.jinja')) files.push({ name: `${TEMPLATES_FOLDER}/${e.name}`, path: join(folder, TEMPLATES_FOLDER, e.name) });
+    }
+  }
+  return files;
+}
+
 /** The model's files by name, and the model's name (its folder's name, as the converter uses). */
 export async function modelFiles(inputs: string[]): Promise<{ files: Map<string, Blob>; name: string }> {
-  let paths = inputs;
-  let folder = dirname(resolve(inputs[0]!));
   if (inputs.length === 1 && (await stat(inputs[0]!)).isDirectory()) {
-    folder = resolve(inputs[0]!);
-    paths = (await readdir(folder)).map((f) => join(folder, f));
+    const folder = resolve(inputs[0]!);
+    const listed = await folderFiles(folder);
+    const opened = await openFiles(listed.map((f) => f.path));
+    return { files: new Map(listed.map((f, i) => [f.name, opened[i]!.blob])), name: basename(folder) };
   }
-  const opened = await openFiles(paths);
-  return { files: new Map(opened.map((f) => [f.name, f.blob])), name: basename(folder) };
+  const opened = await openFiles(inputs);
+  return { files: new Map(opened.map((f) => [f.name, f.blob])), name: basename(dirname(resolve(inputs[0]!))) };
 }
 
 export async function convertCommand(args: ParsedArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {

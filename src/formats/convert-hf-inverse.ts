@@ -6,6 +6,7 @@ import { metaArray, metaNumber, metaString, readTensorBytes, type GgufFile, type
 import { writeSafetensors } from './safetensors';
 import { MemorySink } from './sink';
 import { TokenType } from './hf-tokenizer';
+import { writeSentencePieceModel } from './sentencepiece-model';
 
 const GLOBAL_NAMES: Record<string, string> = {
   'token_embd.weight': 'model.embed_tokens.weight',
@@ -78,7 +79,8 @@ export function llamaConfig(gguf: GgufFile): Record<string, unknown> {
 /**
  * tokenizer.json + tokenizer_config.json for a GGUF vocabulary: normal and byte tokens form the BPE
  * vocabulary, control and user-defined tokens become added tokens; `llama` vocabularies get
- * byte_fallback (as transformers exports Llama 2), `gpt2` ones keep their merges.
+ * byte_fallback and Llama 2's normalizer and decoder (as transformers exports Llama 2), `gpt2`
+ * ones keep their merges and get a byte-level decoder.
  */
 export function hfTokenizerFiles(gguf: GgufFile, preTokenizer: unknown = null): { tokenizer: unknown; tokenizerConfig: Record<string, unknown> } {
   const tokens = metaArray(gguf, 'tokenizer.ggml.tokens')!.items as string[];
@@ -96,10 +98,20 @@ export function hfTokenizerFiles(gguf: GgufFile, preTokenizer: unknown = null): 
       added.push({ id, content: text, special: type !== TokenType.USER_DEFINED });
     }
   });
+  const llamaNormalizer = { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] };
+  const llamaDecoder = {
+    type: 'Sequence',
+    decoders: [
+      { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+      { type: 'Strip', content: ' ', start: 1, stop: 0 },
+    ],
+  };
   const tokenizer = {
     version: '1.0',
     added_tokens: added.map((t) => ({ ...t, single_word: false, lstrip: false, rstrip: false, normalized: false })),
+    normalizer: isLlama ? llamaNormalizer : null,
     pre_tokenizer: preTokenizer,
+    decoder: isLlama ? llamaDecoder : { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: { type: 'BPE', byte_fallback: isLlama, vocab, merges: merges ?? [] },
   };
   const tokenizerConfig: Record<string, unknown> = {};
@@ -135,8 +147,20 @@ export function hfTensors(blob: Blob, gguf: GgufFile, tensors: GgufTensorInfo[] 
   }));
 }
 
-/** A whole Hugging Face folder (file name → Blob) for a Llama GGUF with F32 tensors; `shards` > 1 splits the weights. */
-export async function hfFolderFromLlamaGguf(blob: Blob, gguf: GgufFile, shards = 1): Promise<Map<string, Blob>> {
+/** A SentencePiece tokenizer.model holding a `llama` GGUF vocabulary's tokens, scores and types. */
+export function sentencePieceModelOf(gguf: GgufFile): Uint8Array<ArrayBuffer> {
+  const tokens = metaArray(gguf, 'tokenizer.ggml.tokens')!.items as string[];
+  const scores = metaArray(gguf, 'tokenizer.ggml.scores')!.items as Float32Array;
+  const types = metaArray(gguf, 'tokenizer.ggml.token_type')!.items as Int32Array;
+  return writeSentencePieceModel(tokens.map((piece, i) => ({ piece, score: scores[i]!, type: types[i]! })));
+}
+
+/**
+ * A whole Hugging Face folder (file name → Blob) for a Llama GGUF with F32 tensors: `shards` > 1
+ * splits the weights; `sentencePiece` adds the vocabulary as a tokenizer.model too.
+ */
+export async function hfFolderFromLlamaGguf(blob: Blob, gguf: GgufFile, options: { shards?: number; sentencePiece?: boolean } = {}): Promise<Map<string, Blob>> {
+  const shards = options.shards ?? 1;
   const json = (v: unknown) => new Blob([JSON.stringify(v, null, 2)]);
   const { tokenizer, tokenizerConfig } = hfTokenizerFiles(gguf);
   const files = new Map<string, Blob>([
@@ -144,6 +168,7 @@ export async function hfFolderFromLlamaGguf(blob: Blob, gguf: GgufFile, shards =
     ['tokenizer.json', json(tokenizer)],
     ['tokenizer_config.json', json(tokenizerConfig)],
   ]);
+  if (options.sentencePiece) files.set('tokenizer.model', new Blob([sentencePieceModelOf(gguf)]));
   const perShard = Math.ceil(gguf.tensors.length / shards);
   const weightMap: Record<string, string> = {};
   for (let s = 0; s < shards; s++) {

@@ -98,6 +98,18 @@ describe('openModels', () => {
     expect(errors[0]!.message).toMatch(/model-00002-of-00002\.safetensors/);
   });
 
+  it('groups a chat template and a SentencePiece model with the safetensors files', async () => {
+    const blob = await safetensorsBlob([zeros('a', 'F32', [1], 4)]);
+    const { models, errors, handles } = await openModels([
+      { name: 'model.safetensors', blob },
+      { name: 'chat_template.jinja', blob: new Blob(['{{ messages[0].content }}']) },
+      { name: 'tokenizer.model', blob: new Blob([new Uint8Array([10, 2, 8, 1])]) },
+    ]);
+    expect(errors).toEqual([]);
+    expect(models[0]!.summary.hasChatTemplate).toBe(true);
+    expect(handles[0]!.blobs.map((b) => b.name).sort()).toEqual(['chat_template.jinja', 'model.safetensors', 'tokenizer.model']);
+  });
+
   it('recognizes GPTQ, AWQ, MLX and bitsandbytes layouts', async () => {
     const open = async (tensors: SafetensorsTensorToWrite[], config: unknown = {}) =>
       (await openModels([{ name: 'model.safetensors', blob: await safetensorsBlob(tensors) }, json('config.json', config)])).models[0]!.summary;

@@ -86,7 +86,15 @@ export interface OpenError {
 
 export const ARRAY_PREVIEW_LENGTH = 64;
 
-const COMPANION_FILES = new Set(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors.index.json']);
+/** Files that belong with a safetensors model: its configuration, tokenizer and chat template (the converter reads them all). */
+const COMPANION_FILES = new Set([
+  'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors.index.json',
+  'chat_template.jinja', 'chat_template.json', 'tokenizer.model',
+]);
+
+export function isCompanionFile(name: string): boolean {
+  return COMPANION_FILES.has(name.toLowerCase());
+}
 
 /** A loaded model: its description plus what is needed to read tensors back from the files. */
 export class ModelHandle {
@@ -147,7 +155,7 @@ export async function openModels(files: NamedBlob[]): Promise<{ models: ModelVie
       } catch (e) {
         fail(f.name, e);
       }
-    } else if (lower.endsWith('.safetensors') || COMPANION_FILES.has(lower)) {
+    } else if (lower.endsWith('.safetensors') || isCompanionFile(lower)) {
       const folder = folderOf(f);
       byFolder.set(folder, [...(byFolder.get(folder) ?? []), f]);
     } else {
@@ -264,6 +272,7 @@ const DTYPE_TO_GGML: Record<string, string> = { F32: 'F32', F16: 'F16', BF16: 'B
 async function openSafetensors(shards: NamedBlob[], companionFiles: NamedBlob[], fail: (file: string, e: unknown) => void): Promise<ModelHandle> {
   const companions: Record<string, unknown> = {};
   for (const c of companionFiles) {
+    if (!c.name.toLowerCase().endsWith('.json')) continue; // chat_template.jinja, tokenizer.model: only the converter reads them
     try {
       companions[c.name.toLowerCase()] = JSON.parse(await c.blob.text());
     } catch (e) {
@@ -319,7 +328,10 @@ async function openSafetensors(shards: NamedBlob[], companionFiles: NamedBlob[],
       freqBase: num('rope_theta'),
       scaling: ropeScaling && typeof ropeScaling === 'object' ? String(ropeScaling.rope_type ?? ropeScaling.type ?? 'custom') : null,
     },
-    hasChatTemplate: typeof tokenizerConfig.chat_template === 'string' || Array.isArray(tokenizerConfig.chat_template),
+    hasChatTemplate:
+      typeof tokenizerConfig.chat_template === 'string' ||
+      Array.isArray(tokenizerConfig.chat_template) ||
+      companionFiles.some((c) => /^chat_template\.(jinja|json)$/i.test(c.name)),
     quantizedLayout,
   });
   const view: ModelView = {
