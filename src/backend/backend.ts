@@ -41,6 +41,8 @@ export interface RopeParams {
   readonly freqScale: number;
   /** NeoX ordering rotates pairs (i, i + ropeDims/2); normal ordering rotates adjacent pairs. */
   readonly neox: boolean;
+  /** Per-pair divisors of the angle (ropeDims/2 values: a GGUF's rope_freqs.weight, as Llama 3.1 scaling writes it). */
+  readonly freqFactors?: Float32Array | undefined;
 }
 
 export interface AttentionParams {

@@ -2,7 +2,12 @@ import { openAsBlob } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { writeGguf } from '../formats/gguf-writer';
 import { MemorySink } from '../formats/sink';
-import { readGguf, readTensorBytes } from '../formats/gguf';
+import { metaNumber, readGguf, readTensorBytes } from '../formats/gguf';
+import { generateAll } from '../engine/generate';
+import { ggmlTypeByName } from '../quant/types';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import { ModelError } from './errors';
 import { loadModel, type LoadProgress } from './model';
@@ -47,6 +52,52 @@ describe('LlamaModel', () => {
     const model = await loadModel(await openAsBlob(STORIES), await WasmBackend.create());
     await expect(model.forward([1, 2], 3, model.createCache(4), 'last')).rejects.toThrow(ModelError);
     await expect(model.forward([], 0, model.createCache(4), 'last')).rejects.toThrow(ModelError);
+  });
+});
+
+describe('Llama 3.1 RoPE scaling', () => {
+  it('divides RoPE angles by rope_freqs.weight exactly as llama.cpp does', { timeout: 60_000 }, async () => {
+    const ref = JSON.parse(await readFile('../shared/fixtures/golden/random-llama-256x4-F32.ref.json', 'utf8')) as { greedy: { prompt_ids: number[] } };
+    const prompt = ref.greedy.prompt_ids;
+    const source = await openAsBlob('../shared/fixtures/models/random-llama-256x4-f32.gguf');
+    const file = await readGguf(source);
+    const pairs = (metaNumber(file, 'llama.rope.dimension_count') ?? 0) / 2;
+    // Low frequencies slowed down the most, as Llama 3.1's factors do (1 for the fastest pairs, up to 8).
+    const factors = Float32Array.from({ length: pairs }, (_, i) => Math.fround(1 + (7 * i * i) / (pairs * pairs)));
+    const sink = new MemorySink();
+    const tensors = await Promise.all(file.tensors.map(async (t) => {
+      const bytes = await readTensorBytes(source, t);
+      return { name: t.name, shape: t.shape, type: t.type, data: () => bytes };
+    }));
+    const ropeFreqs = new Uint8Array(factors.buffer);
+    await writeGguf(sink, { version: 3, kv: file.kv, tensors: [{ name: 'rope_freqs.weight', shape: [pairs], type: ggmlTypeByName('F32')!, data: () => ropeFreqs }, ...tensors] });
+    const dir = await mkdtemp(join(tmpdir(), 'rope-freqs-'));
+    const path = join(dir, 'scaled.gguf');
+    await writeFile(path, sink.bytes());
+    try {
+      const greedy = async (blob: Blob) => {
+        const model = await loadModel(blob, await WasmBackend.create());
+        return (await generateAll(model, prompt, { maxTokens: 24, temperature: 0, stopTokens: [], nCtx: 128 })).tokens.map((t) => t.token);
+      };
+      const ours = await greedy(await openAsBlob(path));
+      expect(ours).not.toEqual(await greedy(source)); // the factors matter
+
+      const { getLlama } = await import('node-llama-cpp');
+      const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+      const native = await llama.loadModel({ modelPath: path });
+      const context = await native.createContext({ contextSize: 128, threads: 1 });
+      const theirs: number[] = [];
+      for await (const token of context.getSequence().evaluate(prompt as never, { temperature: 0 })) {
+        theirs.push(token as number);
+        if (theirs.length === 24) break;
+      }
+      await context.dispose();
+      await native.dispose();
+      await llama.dispose();
+      expect(ours).toEqual(theirs);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

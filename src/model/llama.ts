@@ -6,7 +6,8 @@
 // Variants: Mistral is Llama; Qwen2 adds Q/K/V biases and NeoX RoPE; Qwen3 adds an
 // RMSNorm over each Q and K head before RoPE.
 
-import type { GgufFile } from '../formats/gguf';
+import { readTensorBytes, type GgufFile } from '../formats/gguf';
+import { GgmlType } from '../quant/types';
 import type { AttentionParams, Backend, BackendBuffer, BackendKvCache, BackendWeight, RopeParams } from '../backend/backend';
 import { ModelError } from './errors';
 import { readLlamaHparams, type LlamaHparams } from './hparams';
@@ -61,13 +62,14 @@ export class LlamaModel implements CausalLM {
     readonly hparams: LlamaHparams,
     readonly backend: Backend,
     readonly maxBatch: number,
+    ropeFreqFactors: Float32Array | undefined,
     private readonly tokenEmbd: BackendWeight,
     private readonly layers: LlamaLayer[],
     private readonly outputNorm: BackendWeight,
     private readonly output: BackendWeight,
   ) {
     const { nHeads, nKvHeads, headDim, ropeDims, ropeFreqBase, ropeFreqScale, ropeNeox, nEmbd, nFf, nVocab } = hparams;
-    const ropeShared = { headDim, ropeDims, freqBase: ropeFreqBase, freqScale: ropeFreqScale, neox: ropeNeox };
+    const ropeShared = { headDim, ropeDims, freqBase: ropeFreqBase, freqScale: ropeFreqScale, neox: ropeNeox, freqFactors: ropeFreqFactors };
     this.rope = { q: { ...ropeShared, nHeads }, k: { ...ropeShared, nHeads: nKvHeads } };
     this.attentionParams = { nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim) };
     const buffer = (width: number) => backend.createBuffer(maxBatch * width);
@@ -93,8 +95,9 @@ export class LlamaModel implements CausalLM {
     const planned = await llamaWeights(hp, checker);
     if (hp.architecture === 'qwen3' && planned.layers.some((l) => !l.qNorm || !l.kNorm)) throw new ModelError('qwen3 model without attn_q_norm / attn_k_norm tensors');
 
+    const ropeFreqFactors = await readRopeFreqFactors(blob, checker, hp);
     const weights = await llamaWeights(hp, new TensorLoader(blob, checker, backend, options.onProgress, options.signal));
-    return new LlamaModel(hp, backend, maxBatch, weights.tokenEmbd, weights.layers, weights.outputNorm, weights.output ?? weights.tokenEmbd);
+    return new LlamaModel(hp, backend, maxBatch, ropeFreqFactors, weights.tokenEmbd, weights.layers, weights.outputNorm, weights.output ?? weights.tokenEmbd);
   }
 
   createCache(nCtx: number): BackendKvCache {
@@ -206,4 +209,15 @@ async function llamaWeights<W>(hp: LlamaHparams, tensors: WeightSource<W>): Prom
     });
   }
   return { tokenEmbd, outputNorm, output, layers };
+}
+
+/** Llama 3.1-style RoPE scaling: one F32 divisor per rotated pair, read once on the host (it shapes the RoPE tables). */
+async function readRopeFreqFactors(blob: Blob, checker: TensorChecker, hp: LlamaHparams): Promise<Float32Array | undefined> {
+  const info = checker.info('rope_freqs.weight');
+  if (!info) return undefined;
+  if (info.type.id !== GgmlType.F32 || info.elements !== hp.ropeDims / 2) {
+    throw new ModelError(`tensor rope_freqs.weight must hold ${hp.ropeDims / 2} F32 values, got ${info.elements} ${info.type.name}`);
+  }
+  const bytes = await readTensorBytes(blob, info);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }

@@ -371,7 +371,7 @@ export function ropeTable(nTokens: number, startPos: number, params: RopeParams)
   for (let t = 0; t < nTokens; t++) {
     let theta = Math.fround(startPos + t);
     for (let i = 0; i < pairs; i++) {
-      const angle = Math.fround(params.freqScale * theta);
+      const angle = Math.fround(params.freqScale * Math.fround(theta / (params.freqFactors?.[i] ?? 1)));
       table[(t * pairs + i) * 2] = Math.cos(angle);
       table[(t * pairs + i) * 2 + 1] = Math.sin(angle);
       theta = Math.fround(theta * thetaScale);
