@@ -1,15 +1,17 @@
-// The WebGPU backend in Chromium (SwiftShader's WebGPU in headless runs): the backend and the CPU dequantizer are
-// bundled with esbuild, injected into the served page, and a quantized matmul and the GPU argmax are checked there
-// against a plain TypeScript reference.
+// The WebGPU backend in Chromium (SwiftShader's WebGPU in headless runs): the backend, the model and the CPU
+// dequantizer are bundled with esbuild and injected into the served page. Checked there: a quantized matmul and the
+// GPU argmax against a plain TypeScript reference, and stories260K's greedy tokens against llama.cpp's.
 
 import { expect, test } from '@playwright/test';
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { FIXTURES, STORIES_GGUF } from './paths';
 
 /** The page-side check: exposes `webgpuCheck()` on window. */
 const ENTRY = `
 import { WebGpuBackend } from './src/backend/webgpu/webgpu-backend';
+import { loadModel } from './src/model/model';
 import { dequantize } from './src/quant/dequantize';
 import { quantizeTensor } from './src/quant/quantize';
 import { ggmlTypeByName } from './src/quant/types';
@@ -44,6 +46,23 @@ window.webgpuCheck = async () => {
   backend.dispose();
   return { relativeError: maxError / scale, argmax, expectedArgmax };
 };
+
+/** Greedy continuation of the prompt on WebGPU, of the model at url, nTokens long. */
+window.webgpuGreedy = async (url, prompt, nTokens) => {
+  const backend = await WebGpuBackend.create();
+  const model = await loadModel(await (await fetch(url)).blob(), backend);
+  const cache = model.createCache(prompt.length + nTokens);
+  const tokens = [];
+  let logits = await model.forward(prompt, 0, cache, 'last');
+  for (let i = 0; i < nTokens; i++) {
+    let best = 0;
+    for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+    tokens.push(best);
+    if (i + 1 < nTokens) logits = await model.forward([best], prompt.length + i, cache, 'last');
+  }
+  backend.dispose();
+  return tokens;
+};
 `;
 
 async function bundle(): Promise<string> {
@@ -77,4 +96,19 @@ test('the WebGPU backend multiplies Q4_K weights and finds the argmax in the bro
   const result = await page.evaluate(() => (window as unknown as { webgpuCheck(): Promise<{ relativeError: number; argmax: number; expectedArgmax: number }> }).webgpuCheck());
   expect(result.relativeError).toBeLessThan(1e-4);
   expect(result.argmax).toBe(result.expectedArgmax);
+});
+
+test('stories260K on WebGPU continues the golden prompt with llama.cpp\'s greedy tokens', async ({ page }) => {
+  test.setTimeout(60_000);
+  const ref = JSON.parse(await readFile(`${FIXTURES}/golden/stories260K-F32.ref.json`, 'utf8')) as { greedy: { prompt_ids: number[]; tokens: number[] } };
+  await page.route('**/golden/stories260K.gguf', (route) => route.fulfill({ path: STORIES_GGUF, contentType: 'application/octet-stream' }));
+  await page.goto('/');
+  await page.addScriptTag({ content: await bundle() });
+  const { prompt_ids: prompt, tokens: expected } = ref.greedy;
+  const tokens = await page.evaluate(
+    ([p, n]) =>
+      (window as unknown as { webgpuGreedy(url: string, prompt: number[], n: number): Promise<number[]> }).webgpuGreedy('/golden/stories260K.gguf', p, n),
+    [prompt, expected.length] as const,
+  );
+  expect(tokens).toEqual(expected);
 });

@@ -3,7 +3,7 @@
 
 import { BackendError, type Backend } from './backend';
 import { WasmBackend } from './wasm/wasm-backend';
-import { findAdapter, requestFullDevice } from './webgpu/adapter';
+import { findAdapter, requestFullDevice, type FoundAdapter } from './webgpu/adapter';
 import { WebGpuBackend } from './webgpu/webgpu-backend';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -17,22 +17,24 @@ export interface CreatedBackend {
 export interface CreateBackendOptions {
   /** WASM threads wanted (default 1); fewer run where memory cannot be shared (a page that is not cross-origin isolated). */
   readonly threads?: number;
+  /** Why WASM runs where WebGPU was wanted (a failed or lost device), for the description. */
+  readonly fallbackReason?: string;
 }
 
 export async function createBackend(choice: BackendChoice, options: CreateBackendOptions = {}): Promise<CreatedBackend> {
-  if (choice === 'wasm') return createWasm(options, '');
+  if (choice === 'wasm') return createWasm(options, options.fallbackReason ?? '');
   const gpu = await findAdapter();
   if (choice === 'webgpu') {
     if (!gpu) throw new BackendError('WebGPU is not available in this browser (no adapter)');
-    return createWebGpu(gpu.adapter, gpu.software ? `${gpu.label}, software` : gpu.label);
+    return createWebGpu(gpu, gpu.software ? `${gpu.label}, software` : gpu.label);
   }
   if (!gpu) return createWasm(options, 'no WebGPU adapter');
   if (gpu.software) return createWasm(options, `the WebGPU adapter (${gpu.label}) is software, slower than WASM`);
-  return createWebGpu(gpu.adapter, gpu.label);
+  return createWebGpu(gpu, gpu.label);
 }
 
-async function createWebGpu(adapter: GPUAdapter, label: string): Promise<CreatedBackend> {
-  const backend = await WebGpuBackend.create({ device: await requestFullDevice(adapter) });
+async function createWebGpu(gpu: FoundAdapter, label: string): Promise<CreatedBackend> {
+  const backend = await WebGpuBackend.create({ device: await requestFullDevice(gpu.adapter) });
   return { backend, description: `WebGPU (${label})` };
 }
 

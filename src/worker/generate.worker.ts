@@ -2,17 +2,20 @@
 // off the UI thread. The page reaches it through comlink (src/app/generate-client.ts):
 // load() with progress and cancel, generate() streaming text through a callback, and
 // cancelGeneration(). Failures come back as plain-words messages (describeFailure).
+// When WebGPU fails under a model (device lost, allocation refused), the model is reopened on
+// WASM with the same threads (src/engine/runtime.ts), and the description or the message says why.
 
 import { expose } from 'comlink';
-import { createBackend, type BackendChoice } from '../backend/create-backend';
+import type { BackendChoice } from '../backend/create-backend';
 import { WasmBackend } from '../backend/wasm/wasm-backend';
 import type { Backend } from '../backend/backend';
 import { EngineError } from '../engine/errors';
+import { isWebGpuFailure, openModel } from '../engine/runtime';
 import { describeFailure, kvCacheBytes, ModelSession, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
 import { metaString, readGguf } from '../formats/gguf';
 import { readLlamaHparams } from '../model/hparams';
-import { loadModel, type LoadProgress } from '../model/model';
-import { tokenizerFromGguf } from '../tokenizer';
+import type { LoadProgress } from '../model/model';
+import { tokenizerFromGguf, type Tokenizer } from '../tokenizer';
 
 /** A model file, or the address of one (the bundled demo model). */
 export type ModelSource = Blob | string;
@@ -53,7 +56,17 @@ const PROGRESS_INTERVAL_MS = 100;
 /** wasm32 addresses 4 GiB: weights and KV cache of a WASM model must fit in it together. */
 const WASM_MEMORY_LIMIT = 2 ** 32;
 
-let current: { session: ModelSession; backend: Backend } | null = null;
+/** A loaded model, with what reopening it on WASM takes (after a WebGPU failure while generating). */
+interface Loaded {
+  session: ModelSession;
+  backend: Backend;
+  blob: Blob;
+  tokenizer: Tokenizer;
+  chatTemplate: string | undefined;
+  request: LoadRequest;
+}
+
+let current: Loaded | null = null;
 let loading: AbortController | null = null;
 let running: { controller: AbortController; done: Promise<unknown> } | null = null;
 
@@ -67,6 +80,16 @@ async function blobOf(source: ModelSource): Promise<Blob> {
   const response = await fetch(source);
   if (!response.ok) throw new Error(`could not download ${source}: HTTP ${response.status} ${response.statusText}`);
   return response.blob();
+}
+
+/** Refuses a WASM backend for weights and a KV cache that do not fit in the memory WebAssembly addresses. */
+function checkWasmMemory(backend: Backend, weightsBytes: number, kvBytes: number, nCtx: number): void {
+  if (!(backend instanceof WasmBackend) || weightsBytes + kvBytes <= WASM_MEMORY_LIMIT) return;
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  throw new EngineError(
+    `the weights (${gib(weightsBytes)}) and a KV cache for ${nCtx} tokens (${gib(kvBytes)}) do not fit in the 4 GiB that WebAssembly can address: ` +
+      'choose a shorter context or a smaller (quantized) model',
+  );
 }
 
 function release(): void {
@@ -87,21 +110,10 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
     const tokenizer = tokenizerFromGguf(gguf);
     const hparams = readLlamaHparams(gguf, tokenizer.vocabSize);
     if (!Number.isInteger(request.nCtx) || request.nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${request.nCtx}`);
-    const created = await createBackend(request.backend, { threads: request.threads });
-    backend = created.backend;
-    const bytesTotal = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
-    const kvBytes = kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(backend));
-    if (backend instanceof WasmBackend && bytesTotal + kvBytes > WASM_MEMORY_LIMIT) {
-      const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-      throw new EngineError(
-        `the weights (${gib(bytesTotal)}) and a KV cache for ${request.nCtx} tokens (${gib(kvBytes)}) do not fit in the 4 GiB that WebAssembly can address: ` +
-          'choose a shorter context or a smaller (quantized) model',
-      );
-    }
-
     let lastReport = -Infinity;
     let weightsBytes = 0;
-    const model = await loadModel(blob, backend, {
+    const { model, description } = await openModel(blob, request.backend, {
+      threads: request.threads,
       signal: controller.signal,
       onProgress: (progress) => {
         weightsBytes = progress.bytesLoaded;
@@ -109,13 +121,18 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
         lastReport = performance.now();
         void onProgress(progress);
       },
+      beforeLoad: (candidate) =>
+        checkWasmMemory(candidate, gguf.tensors.reduce((sum, t) => sum + t.bytes, 0), kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(candidate)), request.nCtx),
     });
-    const session = new ModelSession(model, tokenizer, metaString(gguf, 'tokenizer.chat_template'), request.nCtx);
-    current = { session, backend };
+    backend = model.backend;
+    const kvBytes = kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(backend));
+    const chatTemplate = metaString(gguf, 'tokenizer.chat_template');
+    const session = new ModelSession(model, tokenizer, chatTemplate, request.nCtx);
+    current = { session, backend, blob, tokenizer, chatTemplate, request };
     backend = null;
     return {
       status: 'loaded',
-      model: { backend: created.description, weightsBytes, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
+      model: { backend: description, weightsBytes, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
     };
   } catch (error) {
     if (controller.signal.aborted) return { status: 'cancelled' };
@@ -127,17 +144,33 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
 }
 
 async function generate(request: GenerateRequest, onUpdate: (update: StreamUpdate) => void): Promise<RunResult> {
-  if (!current) throw new Error('Load a model first');
+  const loaded = current;
+  if (!loaded) throw new Error('Load a model first');
   if (running) throw new Error('A generation is already running: wait for it or stop it');
   const controller = new AbortController();
-  const done = current.session.run(request.input, request.options, { signal: controller.signal, onUpdate: (update) => void onUpdate(update) });
+  const done = loaded.session.run(request.input, request.options, { signal: controller.signal, onUpdate: (update) => void onUpdate(update) });
   running = { controller, done };
   try {
     return await done;
   } catch (error) {
+    // Not after unload() (it aborts the run): the model it frees must stay freed.
+    if (!controller.signal.aborted && isWebGpuFailure(loaded.backend, error)) throw new Error(await reopenOnWasm(loaded, error));
     throw new Error(describeFailure(error));
   } finally {
     running = null;
+  }
+}
+
+/** After WebGPU failed under the loaded model: the same model on WASM with the same threads, and what to tell the page. */
+async function reopenOnWasm(loaded: Loaded, failure: Error): Promise<string> {
+  const { blob, tokenizer, chatTemplate, request } = loaded;
+  release();
+  try {
+    const { model, description } = await openModel(blob, 'wasm', { threads: request.threads, fallbackReason: failure.message });
+    current = { session: new ModelSession(model, tokenizer, chatTemplate, request.nCtx), backend: model.backend, blob, tokenizer, chatTemplate, request };
+    return `WebGPU failed while generating (${failure.message}); the model now runs on ${description}: run the prompt again`;
+  } catch (error) {
+    return `WebGPU failed while generating (${failure.message}), and reopening the model on WASM failed too: ${describeFailure(error)}`;
   }
 }
 

@@ -9,7 +9,7 @@ import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, type BackendBuffer } from '../backend';
 import { ropeTable, WasmBackend } from '../wasm/wasm-backend';
 import { createTestDevice, uncapturedErrors } from './test-gpu';
-import { WebGpuBackend } from './webgpu-backend';
+import { GpuDeviceError, WebGpuBackend } from './webgpu-backend';
 
 let backend: WebGpuBackend;
 let cpu: WasmBackend;
@@ -129,6 +129,28 @@ describe('weights larger than a buffer', () => {
   });
 });
 
+describe('decoding (one token)', () => {
+  it('matches the WASM backend on rows split over buffers, columns not a multiple of the lanes', async () => {
+    const traits = type('Q5_1');
+    const [cols, rows] = [160, 29];
+    const bytes = quantizeTensor(traits, randomValues(rows * cols, 31), cols);
+    const info = { name: 'decode', type: traits, shape: [cols, rows] };
+    const x = randomValues(cols, 32);
+    // 24 bytes a block, 5 blocks a row: parts of 4 rows.
+    const split = await WebGpuBackend.create({ device: backend.device, maxWeightBufferBytes: 4 * 120 + 3 });
+    const xs = split.createBuffer(cols);
+    split.write(xs, x);
+    const out = split.createBuffer(rows);
+    split.matmul(split.uploadWeight(info, bytes), xs, out, 1);
+    const cpuX = cpu.createBuffer(cols);
+    cpu.write(cpuX, x);
+    const cpuOut = cpu.createBuffer(rows);
+    cpu.matmul(cpu.uploadWeight(info, bytes), cpuX, cpuOut, 1);
+    expect(relativeError(await split.read(out), await cpu.read(cpuOut))).toBeLessThan(5e-4);
+    split.dispose();
+  });
+});
+
 describe('activation kernels', () => {
   it('rmsNorm normalizes rows, in place too', async () => {
     const n = 70;
@@ -244,5 +266,21 @@ describe('activation kernels', () => {
     expect(() => backend.view(buffer, 2, 4)).toThrow(BackendError);
     expect(() => backend.add(buffer, backend.createBuffer(5), buffer)).toThrow(BackendError);
     expect(() => backend.add({ length: 4 }, buffer, buffer)).toThrow(BackendError);
+  });
+});
+
+describe('a lost device', () => {
+  it('turns reads, uploads and ops into GpuDeviceErrors', async () => {
+    const device = await createTestDevice();
+    const lost = await WebGpuBackend.create({ device });
+    const buffer = lost.createBuffer(8);
+    device.destroy();
+    await expect(lost.read(buffer)).rejects.toThrow(GpuDeviceError);
+    await device.lost;
+    await expect(lost.checkHealth()).rejects.toThrow(/^WebGPU device lost/);
+    const info = { name: 'late', type: type('F32'), shape: [4] };
+    expect(() => lost.uploadWeight(info, new Uint8Array(16))).toThrow(GpuDeviceError);
+    expect(() => lost.add(buffer, buffer, lost.createBuffer(8))).toThrow(GpuDeviceError);
+    lost.dispose();
   });
 });

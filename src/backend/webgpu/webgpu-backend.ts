@@ -74,6 +74,17 @@ class GpuKvCache implements BackendKvCache {
   ) {}
 }
 
+/**
+ * The GPU failed under the backend: its device was lost (driver reset, tab in the background too long, destroyed),
+ * or it could not allocate or fill a buffer. Nothing this backend holds is usable any more: run the model elsewhere.
+ */
+export class GpuDeviceError extends BackendError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuDeviceError';
+  }
+}
+
 export interface WebGpuBackendOptions {
   /** A device to use (default: one from navigator.gpu with the adapter's largest buffer limits). */
   readonly device?: GPUDevice;
@@ -94,6 +105,10 @@ export class WebGpuBackend implements Backend {
   /** Everything this backend created, destroyed by dispose. */
   private readonly owned: GPUBuffer[] = [];
   private disposed = false;
+  /** Set once the device is lost or an upload failed; every later op throws it. */
+  private failure: GpuDeviceError | undefined;
+  /** Error scopes of the uploads not yet looked at (they resolve asynchronously). */
+  private uploadChecks: Promise<GpuDeviceError | undefined>[] = [];
 
   private readonly maxWeightBufferBytes: number;
 
@@ -101,10 +116,27 @@ export class WebGpuBackend implements Backend {
     const limits = device.limits;
     // Parts hold whole rows; shaders index them with 32-bit byte offsets.
     this.maxWeightBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4, maxWeightBufferBytes ?? Infinity);
+    void device.lost.then((info) => {
+      this.failure ??= new GpuDeviceError(`WebGPU device lost: ${info.message || info.reason}`);
+    });
   }
 
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-    return new WebGpuBackend(options.device ?? (await requestDevice()), options.maxWeightBufferBytes);
+    if (options.device) return new WebGpuBackend(options.device, options.maxWeightBufferBytes);
+    const found = await findAdapter();
+    if (!found) throw new BackendError('WebGPU is not available here (no adapter)');
+    return new WebGpuBackend(await requestFullDevice(found.adapter), options.maxWeightBufferBytes);
+  }
+
+  /**
+   * Throws the GpuDeviceError of a lost device or of a failed upload (the GPU reports those asynchronously, so
+   * uploadWeight cannot): call it after uploading the weights. Reads check it too.
+   */
+  async checkHealth(): Promise<void> {
+    const checks = this.uploadChecks;
+    this.uploadChecks = [];
+    for (const failure of await Promise.all(checks)) this.failure ??= failure;
+    if (this.failure) throw this.failure;
   }
 
   supports(type: GgmlTypeTraits): boolean {
@@ -154,6 +186,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async read(buffer: BackendBuffer): Promise<Float32Array> {
+    await this.checkHealth();
     const b = this.buffer(buffer);
     const bytes = b.length * 4;
     const staging = this.device.createBuffer({ label: 'readback', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -162,6 +195,9 @@ export class WebGpuBackend implements Backend {
     try {
       await staging.mapAsync(GPUMapMode.READ);
       return new Float32Array(staging.getMappedRange().slice(0));
+    } catch (error) {
+      // A lost device rejects the mapping, possibly before its `lost` promise has resolved.
+      throw this.failure ?? new GpuDeviceError(`WebGPU could not read a result back: ${(error as Error).message}`);
     } finally {
       staging.destroy();
     }
@@ -199,7 +235,7 @@ export class WebGpuBackend implements Backend {
     const idBuffer = this.temporary(ids);
     for (const part of w.parts) {
       const params = new Uint32Array([w.cols, tokens.length, w.rowBytes, part.firstRow, part.rows, o.offset]);
-      this.dispatch(this.weightPipeline('embed', w), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
+      this.dispatch(this.pipeline('embed', 'embed', w.info.type.id), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
     }
   }
 
@@ -216,7 +252,7 @@ export class WebGpuBackend implements Backend {
       for (const part of w.parts) {
         const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
         const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, rounded.offset, target.offset, w.rows, groupsX]);
-        this.dispatch(this.weightPipeline('matmul', w), [part.buffer, rounded.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, tokenGroups]);
+        this.dispatch(this.pipeline('matmul', 'matmul', w.info.type.id), [part.buffer, rounded.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, tokenGroups]);
       }
     });
   }
@@ -365,7 +401,7 @@ export class WebGpuBackend implements Backend {
   }
 
   private commands(): GPUCommandEncoder {
-    if (this.disposed) throw new BackendError('backend was disposed');
+    this.checkUsable();
     this.encoder ??= this.device.createCommandEncoder({ label: 'forward pass' });
     return this.encoder;
   }
@@ -410,12 +446,13 @@ export class WebGpuBackend implements Backend {
     return pipeline;
   }
 
-  private weightPipeline(kernel: 'matmul' | 'embed', w: GpuWeight): GPUComputePipeline {
-    return this.pipeline(kernel, kernel, w.info.type.id);
+  private checkUsable(): void {
+    if (this.disposed) throw new BackendError('backend was disposed');
+    if (this.failure) throw this.failure;
   }
 
   private storageBuffer(label: string, bytes: number): GPUBuffer {
-    if (this.disposed) throw new BackendError('backend was disposed');
+    this.checkUsable();
     const limits = this.device.limits;
     const max = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     if (bytes > max) throw new BackendError(`${label}: ${bytes} bytes exceed the device's storage buffer limit of ${max}`);
@@ -428,7 +465,29 @@ export class WebGpuBackend implements Backend {
     return buffer;
   }
 
+  /** A buffer holding `bytes`; allocation and validation failures surface in checkHealth as GpuDeviceErrors. */
   private uploadBytes(label: string, bytes: Uint8Array): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    try {
+      return this.fillBuffer(label, bytes);
+    } finally {
+      const scopes = [this.device.popErrorScope(), this.device.popErrorScope()];
+      this.uploadChecks.push(
+        Promise.all(scopes).then(
+          ([invalid, outOfMemory]) => {
+            const error = outOfMemory ?? invalid;
+            if (!error) return undefined;
+            const kind = outOfMemory ? 'out of GPU memory' : 'rejected by WebGPU';
+            return new GpuDeviceError(`${label} (${bytes.byteLength} bytes): ${kind}: ${error.message}`);
+          },
+          (error: Error) => new GpuDeviceError(`${label}: WebGPU upload failed: ${error.message}`),
+        ),
+      );
+    }
+  }
+
+  private fillBuffer(label: string, bytes: Uint8Array): GPUBuffer {
     const buffer = this.storageBuffer(label, bytes.byteLength);
     // writeBuffer needs a multiple of 4 bytes: the padding of the last word stays zero.
     const whole = bytes.byteLength & ~3;
@@ -509,13 +568,6 @@ const SHADERS = {
 } satisfies Record<string, { code: string; bindings: Binding[] }>;
 
 const BUFFER_BINDING_TYPES: Record<Binding, GPUBufferBindingType> = { read: 'read-only-storage', write: 'storage', uniform: 'uniform' };
-
-/** The page's high-performance adapter's device. */
-async function requestDevice(): Promise<GPUDevice> {
-  const found = await findAdapter();
-  if (!found) throw new BackendError('WebGPU is not available here (no adapter)');
-  return requestFullDevice(found.adapter);
-}
 
 function align4(n: number): number {
   return Math.max(4, Math.ceil(n / 4) * 4);
