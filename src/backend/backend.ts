@@ -24,6 +24,12 @@ export interface BackendBuffer {
   readonly length: number;
 }
 
+/**
+ * Bytes a KV cache spends per key or value in every backend: f32 words holding values rounded to f16
+ * (llama.cpp's F16 cache has those values; f32 words spare the kernels a conversion on every read).
+ */
+export const KV_BYTES_PER_VALUE = 4;
+
 /** Keys and values of every layer for up to `nCtx` positions, `kvDim` values per position. */
 export interface BackendKvCache {
   readonly nLayers: number;

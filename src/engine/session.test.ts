@@ -213,7 +213,7 @@ describe('helpers', () => {
 
   it('sizes the KV cache from the hyperparameters', () => {
     // stories260K: 5 layers, 4 KV heads of 8 values; keys and values.
-    expect(kvCacheBytes(model.hparams, 2048, 2)).toBe(2 * 5 * 2048 * 32 * 2);
+    expect(kvCacheBytes(model.hparams, 2048)).toBe(2 * 5 * 2048 * 32 * 4);
   });
 
   it('explains failures in plain words', () => {

@@ -70,11 +70,6 @@ let current: Loaded | null = null;
 let loading: AbortController | null = null;
 let running: { controller: AbortController; done: Promise<unknown> } | null = null;
 
-/** Bytes per cached key or value: the WASM backend keeps its KV cache in F16, WebGPU in F32. */
-function kvBytesPerValue(backend: Backend): number {
-  return backend instanceof WasmBackend ? 2 : 4;
-}
-
 async function blobOf(source: ModelSource): Promise<Blob> {
   if (typeof source !== 'string') return source;
   const response = await fetch(source);
@@ -110,6 +105,8 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
     const tokenizer = tokenizerFromGguf(gguf);
     const hparams = readLlamaHparams(gguf, tokenizer.vocabSize);
     if (!Number.isInteger(request.nCtx) || request.nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${request.nCtx}`);
+    const kvBytes = kvCacheBytes(hparams, request.nCtx);
+    const fileWeightsBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
     let lastReport = -Infinity;
     let weightsBytes = 0;
     const { model, description } = await openModel(blob, request.backend, {
@@ -121,11 +118,9 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
         lastReport = performance.now();
         void onProgress(progress);
       },
-      beforeLoad: (candidate) =>
-        checkWasmMemory(candidate, gguf.tensors.reduce((sum, t) => sum + t.bytes, 0), kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(candidate)), request.nCtx),
+      beforeLoad: (candidate) => checkWasmMemory(candidate, fileWeightsBytes, kvBytes, request.nCtx),
     });
     backend = model.backend;
-    const kvBytes = kvCacheBytes(hparams, request.nCtx, kvBytesPerValue(backend));
     const chatTemplate = metaString(gguf, 'tokenizer.chat_template');
     const session = new ModelSession(model, tokenizer, chatTemplate, request.nCtx);
     current = { session, backend, blob, tokenizer, chatTemplate, request };

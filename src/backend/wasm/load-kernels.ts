@@ -13,7 +13,6 @@ export interface KernelExports {
   quantizeRowQ8K(x: number, out: number, n: number): void;
   roundRowF16(x: number, out: number, n: number): void;
   roundRowBf16(x: number, out: number, n: number): void;
-  storeRowF16(x: number, out: number, n: number): void;
   matmul(type: number, w: number, rows: number, cols: number, act: number, nTokens: number, out: number, rowStart: number, rowEnd: number): void;
   rowBytes(type: number, cols: number): number;
   activationRowBytes(type: number, cols: number): number;

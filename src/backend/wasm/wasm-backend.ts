@@ -11,6 +11,7 @@ import type { GgmlTypeTraits } from '../../quant/types';
 import { GgmlType } from '../../quant/types';
 import {
   BackendError,
+  KV_BYTES_PER_VALUE,
   type AttentionParams,
   type Backend,
   type BackendBuffer,
@@ -67,7 +68,7 @@ class WasmKvCache implements BackendKvCache {
 
   /** Byte offset of position `pos` of `layer` within the key or value area. */
   offset(layer: number, pos: number): number {
-    return ((layer * this.nCtx + pos) * this.kvDim) * 2;
+    return ((layer * this.nCtx + pos) * this.kvDim) * KV_BYTES_PER_VALUE;
   }
 }
 
@@ -152,7 +153,7 @@ export class WasmBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const bytes = nLayers * nCtx * kvDim * 2;
+    const bytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
     return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(bytes), this.allocate(bytes));
   }
 
@@ -227,8 +228,8 @@ export class WasmBackend implements Backend {
     this.needLength(pk, nTokens * c.kvDim, 'keys');
     this.needLength(pv, nTokens * c.kvDim, 'values');
     const offset = c.offset(layer, startPos);
-    this.kernels.storeRowF16(pk.ptr, c.keys + offset, nTokens * c.kvDim);
-    this.kernels.storeRowF16(pv.ptr, c.values + offset, nTokens * c.kvDim);
+    this.kernels.roundRowF16(pk.ptr, c.keys + offset, nTokens * c.kvDim);
+    this.kernels.roundRowF16(pv.ptr, c.values + offset, nTokens * c.kvDim);
   }
 
   attention(q: BackendBuffer, cache: BackendKvCache, layer: number, out: BackendBuffer, startPos: number, nTokens: number, params: AttentionParams): void {

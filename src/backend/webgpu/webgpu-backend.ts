@@ -14,6 +14,7 @@ import ropeShader from '../../../shaders/rope.wgsl?raw';
 import { GgmlType, type GgmlTypeTraits } from '../../quant/types';
 import {
   BackendError,
+  KV_BYTES_PER_VALUE,
   type AttentionParams,
   type Backend,
   type BackendBuffer,
@@ -218,7 +219,7 @@ export class WebGpuBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const bytes = nLayers * nCtx * kvDim * 4;
+    const bytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
     return new GpuKvCache(nLayers, nCtx, kvDim, this.storageBuffer('keys', bytes), this.storageBuffer('values', bytes));
   }
 

@@ -78,8 +78,3 @@ export function roundRowBf16(x: usize, out: usize, n: i32): void {
     store<u32>(out + (<usize>i << 2), f32ToBf16(load<f32>(x + (<usize>i << 2))) << 16);
   }
 }
-
-/** Stores n floats as f16 bits. */
-export function storeRowF16(x: usize, out: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<u16>(out + (<usize>i << 1), <u16>f32ToF16(load<f32>(x + (<usize>i << 2))));
-}

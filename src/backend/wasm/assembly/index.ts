@@ -2,7 +2,7 @@
 // places weights, activations and caches in memory above heapBase() and passes
 // pointers.
 
-export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16, storeRowF16 } from './activations';
+export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16 } from './activations';
 export { matmul, rowBytes, activationRowBytes } from './matmul';
 export { dequantizeRow } from './dequantize';
 export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats } from './ops';

@@ -436,14 +436,23 @@ function dotF32(w: usize, x: usize, n: i32): f32 {
   return total;
 }
 
-/** fma chain over every 64-element chunk of lanes offset…offset+3 (f16 weights × f32 activations). */
+/**
+ * Four half-precision values at element i of w: f16 words, or (`widened`) f32 words that hold
+ * f16-representable values, as the WASM backend keeps its KV cache to skip the conversion.
+ */
 @inline
-function f16LaneChain(w: usize, x: usize, np: i32, offset: i32): v128 {
+function halfLanes(w: usize, i: i32, widened: bool): v128 {
+  if (widened) return v128.load(w + (<usize>i << 2));
+  return f16x4ToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(w + (<usize>i << 1))));
+}
+
+/** fma chain over every 64-element chunk of lanes offset…offset+3 (half-precision weights × f32 activations). */
+@inline
+function f16LaneChain(w: usize, x: usize, np: i32, offset: i32, widened: bool): v128 {
   let acc = f32x4.splat(0);
   for (let i = offset; i < np; i += 64) {
-    const h = i32x4.extend_low_i16x8_u(v128.load64_zero(w + (<usize>i << 1)));
     // Both factors are f16 values, so the f32 product is exact and a plain add rounds like a fused one.
-    acc = f32x4.add(f32x4.mul(f16x4ToF32x4(h), v128.load(x + (<usize>i << 2))), acc);
+    acc = f32x4.add(f32x4.mul(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2))), acc);
   }
   return acc;
 }
@@ -451,9 +460,10 @@ function f16LaneChain(w: usize, x: usize, np: i32, offset: i32): v128 {
 /**
  * As ggml's AVX-512 vec_dot_f16 (x already rounded to f16): 64 f32 lanes (4 vectors of 16)
  * accumulate with fused multiply-adds over 64-element chunks, are summed in its reduction tree, and the
- * leftover elements are added in double precision.
+ * leftover elements are added in double precision. w holds f16 words, or f32 words when `widened`.
  */
-export function dotF16(w: usize, x: usize, n: i32): f32 {
+@inline
+export function dotF16(w: usize, x: usize, n: i32, widened: bool): f32 {
   const np = n & ~63;
   // Lanes q·4…q·4+3 of the 16-lane vector: (vector 0 + vector 2) + (vector 1 + vector 3).
   let s0 = f32x4.splat(0);
@@ -461,15 +471,18 @@ export function dotF16(w: usize, x: usize, n: i32): f32 {
   let s2 = f32x4.splat(0);
   let s3 = f32x4.splat(0);
   if (np > 0) {
-    s0 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 0), f16LaneChain(w, x, np, 32)), f32x4.add(f16LaneChain(w, x, np, 16), f16LaneChain(w, x, np, 48)));
-    s1 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 4), f16LaneChain(w, x, np, 36)), f32x4.add(f16LaneChain(w, x, np, 20), f16LaneChain(w, x, np, 52)));
-    s2 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 8), f16LaneChain(w, x, np, 40)), f32x4.add(f16LaneChain(w, x, np, 24), f16LaneChain(w, x, np, 56)));
-    s3 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 12), f16LaneChain(w, x, np, 44)), f32x4.add(f16LaneChain(w, x, np, 28), f16LaneChain(w, x, np, 60)));
+    s0 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 0, widened), f16LaneChain(w, x, np, 32, widened)), f32x4.add(f16LaneChain(w, x, np, 16, widened), f16LaneChain(w, x, np, 48, widened)));
+    s1 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 4, widened), f16LaneChain(w, x, np, 36, widened)), f32x4.add(f16LaneChain(w, x, np, 20, widened), f16LaneChain(w, x, np, 52, widened)));
+    s2 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 8, widened), f16LaneChain(w, x, np, 40, widened)), f32x4.add(f16LaneChain(w, x, np, 24, widened), f16LaneChain(w, x, np, 56, widened)));
+    s3 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 12, widened), f16LaneChain(w, x, np, 44, widened)), f32x4.add(f16LaneChain(w, x, np, 28, widened), f16LaneChain(w, x, np, 60, widened)));
   }
   // _mm512_reduce_add_ps: halves, then quarters, then pairs.
   const quarter = f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
   let total: f64 = <f64>((f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3)));
-  for (let i = np; i < n; i++) total += <f64>(f16ToF32(load<u16>(w + (<usize>i << 1))) * load<f32>(x + (<usize>i << 2)));
+  for (let i = np; i < n; i++) {
+    const weight = widened ? load<f32>(w + (<usize>i << 2)) : f16ToF32(load<u16>(w + (<usize>i << 1)));
+    total += <f64>(weight * load<f32>(x + (<usize>i << 2)));
+  }
   return <f32>total;
 }
 
@@ -521,7 +534,7 @@ export function activationRowBytes(type: i32, cols: i32): i32 {
 function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
   switch (type) {
     case F32: return dotF32(w, a, cols);
-    case F16: return dotF16(w, a, cols);
+    case F16: return dotF16(w, a, cols, false);
     case BF16: return dotBf16(w, a, cols);
     case Q4_0: return (rows & 7) == 0 ? dotQ4_0Repacked(w, a, cols >> 5) : dotQ4_0(w, a, cols >> 5);
     case Q4_1: return dotQ4_1(w, a, cols >> 5);

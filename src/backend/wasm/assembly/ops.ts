@@ -2,7 +2,7 @@
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
 import { dotF16 } from './matmul';
-import { f16x4ToF32x4, fmaF32, fmaF32x4, roundToF16 } from './simd';
+import { fmaF32, fmaF32x4, roundToF16 } from './simd';
 
 // ---- exp as ggml's x86 SIMD code computes it ----
 // e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
@@ -191,26 +191,25 @@ function sixteenLane(base: usize, stride: usize, lanes: i32, l: i32): v128 {
 }
 
 /**
- * q·k over n f16 values (q already f16-representable), as llama.cpp's KQ product: in a batch
+ * q·k over n values of f16 precision held as f32 (q too), as llama.cpp's KQ product: in a batch
  * (llamafile's tinyBLAS, when n is a multiple of 16) 16 lanes reduced as _mm512_reduce_add_ps;
  * otherwise ggml_vec_dot_f16. Products of two f16 values are exact in f32, so no fused
  * multiply-add is needed to match.
  */
 @inline
 function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
-  if (!batched || (n & 15) != 0) return dotF16(k, q, n);
+  if (!batched || (n & 15) != 0) return dotF16(k, q, n, true);
   let c0 = f32x4.splat(0);
   let c1 = f32x4.splat(0);
   let c2 = f32x4.splat(0);
   let c3 = f32x4.splat(0);
   for (let i = 0; i < n; i += 16) {
-    const h0 = v128.load(k + (<usize>i << 1));
-    const h1 = v128.load(k + (<usize>i << 1), 16);
+    const ks = k + (<usize>i << 2);
     const x = q + (<usize>i << 2);
-    c0 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_low_i16x8_u(h0)), v128.load(x)), c0);
-    c1 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_high_i16x8_u(h0)), v128.load(x, 16)), c1);
-    c2 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_low_i16x8_u(h1)), v128.load(x, 32)), c2);
-    c3 = f32x4.add(f32x4.mul(f16x4ToF32x4(i32x4.extend_high_i16x8_u(h1)), v128.load(x, 48)), c3);
+    c0 = f32x4.add(f32x4.mul(v128.load(ks), v128.load(x)), c0);
+    c1 = f32x4.add(f32x4.mul(v128.load(ks, 16), v128.load(x, 16)), c1);
+    c2 = f32x4.add(f32x4.mul(v128.load(ks, 32), v128.load(x, 32)), c2);
+    c3 = f32x4.add(f32x4.mul(v128.load(ks, 48), v128.load(x, 48)), c3);
   }
   return sumF32x16(c0, c1, c2, c3);
 }
@@ -221,16 +220,17 @@ export function attentionScratchFloats(nSeen: i32, headDim: i32): i32 {
 }
 
 /**
- * Causal multi-head attention over an f16 KV cache, as llama.cpp's CPU backend computes it
+ * Causal multi-head attention over an F16 KV cache, as llama.cpp's CPU backend computes it
  * without flash attention, whose KV length is padded (to 256, or the context when smaller):
  * q rounded to f16; scores q·k (see scoreF16) scaled and soft-maxed as ggml_vec_soft_max_f32;
  * probabilities rounded to f16 and multiplied with V in llama.cpp's order: in a batch
  * (tinyBLAS) 16 lane accumulators over positions, one token (ggml_vec_dot_f16) 64.
  * Token t of the batch sits at position startPos + t and sees positions 0..startPos + t.
- * Caches hold rows of kvDim = nKvHeads·headDim f16 values; query head h reads KV head
- * h / (nHeads / nKvHeads). headDim must be a multiple of 8. Only heads [headStart, headEnd)
- * are computed, so that threads can share the heads. scratch: attentionScratchFloats(
- * startPos + nTokens, headDim) floats, private to the caller.
+ * Caches hold rows of kvDim = nKvHeads·headDim values rounded to f16 and stored as f32 (twice
+ * the memory, no conversion in this loop); query head h reads KV head h / (nHeads / nKvHeads).
+ * headDim must be a multiple of 8. Only heads [headStart, headEnd) are computed, so that
+ * threads can share the heads. scratch: attentionScratchFloats(startPos + nTokens, headDim)
+ * floats, private to the caller.
  */
 export function attention(
   q: usize, kCache: usize, vCache: usize, out: usize,
@@ -253,7 +253,7 @@ export function attention(
 
       let maxScore: f32 = -Infinity;
       for (let j = 0; j < nSeen; j++) {
-        const k = kCache + ((<usize>j * <usize>kvDim + kvOffset) << 1);
+        const k = kCache + ((<usize>j * <usize>kvDim + kvOffset) << 2);
         const s = scoreF16(k, qRounded, headDim, batched) * scale;
         store<f32>(probs + (<usize>j << 2), s);
         maxScore = max(maxScore, s);
@@ -282,13 +282,13 @@ export function attention(
       memory.fill(laneAcc, 0, <usize>(lanes * headDim) << 2);
       for (let j = 0; j < nSeen; j++) {
         const p = f32x4.splat(roundToF16(load<f32>(probs + (<usize>j << 2)) * inv));
-        const v = vCache + ((<usize>j * <usize>kvDim + kvOffset) << 1);
+        const v = vCache + ((<usize>j * <usize>kvDim + kvOffset) << 2);
         const acc = laneAcc + (<usize>((j & (lanes - 1)) * headDim) << 2);
         for (let d = 0; d < headDim; d += 8) {
-          const hv = v128.load(v + (<usize>d << 1));
+          const vd = v + (<usize>d << 2);
           const o = acc + (<usize>d << 2);
-          v128.store(o, f32x4.add(f32x4.mul(p, f16x4ToF32x4(i32x4.extend_low_i16x8_u(hv))), v128.load(o)));
-          v128.store(o, f32x4.add(f32x4.mul(p, f16x4ToF32x4(i32x4.extend_high_i16x8_u(hv))), v128.load(o, 16)), 16);
+          v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd)), v128.load(o)));
+          v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd, 16)), v128.load(o, 16)), 16);
         }
       }
       reduceLanes(laneAcc, lanes, headDim, out + (<usize>((t * nHeads + h) * headDim) << 2));
