@@ -53,8 +53,8 @@ test('greedy generation of the demo model streams llama.cpp’s tokens, with sta
   await loadDemo(page, golden.prompt, golden.tokens.length);
   const gguf = await readGguf(await openAsBlob(STORIES_GGUF));
   const weightBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
-  // Default context 2048 (the training context); F16 keys and values of 5 layers × 4 KV heads × 8.
-  const kvBytes = 2 * 5 * 2048 * 32 * 2;
+  // Default context 2048 (the training context); keys and values of 5 layers × 4 KV heads × 8, as f32 words.
+  const kvBytes = 2 * 5 * 2048 * 32 * 4;
   await expect(page.getByTestId('generate-loaded-memory')).toHaveText(`${humanBytes(weightBytes)} weights + ${humanBytes(kvBytes)} KV cache`);
 
   await page.getByTestId('generate-run').click();
