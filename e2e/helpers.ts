@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** Opens the playground and waits until the bundled demo model is inspected. */
 export async function openPlayground(page: Page): Promise<void> {
@@ -50,4 +50,32 @@ export async function expectSummary(
   await expect(page.getByTestId('summary-heads')).toHaveText(expected.heads);
   await expect(page.getByTestId('summary-embedding')).toHaveText(expected.embedding);
   await expect(page.getByTestId('summary-vocab')).toHaveText(expected.vocab);
+}
+
+/** Loads the selected model from its Generate tab on the WASM backend and sets up a greedy run. */
+export async function loadForGreedyRun(page: Page, prompt: string, maxTokens: number): Promise<void> {
+  await page.getByTestId('tab-generate').click();
+  await page.getByTestId('generate-backend').selectOption('wasm');
+  await page.getByTestId('generate-load').click();
+  await expect(page.getByTestId('generate-loaded-backend')).toHaveText(/^WASM (relaxed )?SIMD, \d+ threads?/);
+  await page.getByTestId('generate-greedy').check();
+  await page.getByTestId('generate-maxTokens').fill(String(maxTokens));
+  await page.getByTestId('generate-prompt').fill(prompt);
+}
+
+/** The Generate panel's output, with the generated token ids in data-token-ids. */
+export function output(page: Page): Locator {
+  return page.getByTestId('generate-output');
+}
+
+export async function tokenIds(page: Page): Promise<number[]> {
+  return ((await output(page).getAttribute('data-token-ids')) ?? '').split(',').filter(Boolean).map(Number);
+}
+
+/** Loads the selected model on WASM, continues `prompt` greedily by up to maxTokens tokens and returns their ids. */
+export async function runGreedy(page: Page, prompt: string, maxTokens: number): Promise<number[]> {
+  await loadForGreedyRun(page, prompt, maxTokens);
+  await page.getByTestId('generate-run').click();
+  await expect(output(page)).toHaveAttribute('data-status', 'done');
+  return tokenIds(page);
 }

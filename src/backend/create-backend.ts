@@ -43,6 +43,6 @@ async function createWasm(options: CreateBackendOptions, reason: string): Promis
   const backend = await WasmBackend.create({ threads: wanted });
   const threads = backend.threads;
   const reasons = [reason, threads < wanted ? 'shared memory unavailable: the page is not cross-origin isolated' : ''].filter(Boolean);
-  const description = `WASM SIMD, ${threads} thread${threads === 1 ? '' : 's'}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
+  const description = `WASM ${backend.relaxedSimd ? 'relaxed SIMD' : 'SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
   return { backend, description };
 }

@@ -1,6 +1,6 @@
 // Loads the compiled kernel module in Node (from disk) or the browser (fetch).
 // Prefers the relaxed-SIMD build and falls back to plain SIMD where the engine
-// rejects it (e.g. Node 20 without flags). Each build comes in two flavours: for
+// rejects it (e.g. Node 20 without flags) or computes its byte dot products wrongly. Each build comes in two flavours: for
 // a private memory and for a shared one (threads). Compiled once per process.
 
 import { BackendError } from '../backend';
@@ -9,6 +9,7 @@ import { readWasmAsset } from './load-wasm';
 /** The exports of src/backend/wasm/assembly/index.ts. Pointers are byte offsets into the imported memory. */
 export interface KernelExports {
   heapBase(): number;
+  relaxedDotIsExact(): boolean;
   quantizeRowQ8(x: number, out: number, n: number): void;
   quantizeRowQ8K(x: number, out: number, n: number): void;
   roundRowF16(x: number, out: number, n: number): void;
@@ -59,7 +60,12 @@ export function loadKernelModule(shared: boolean): Promise<KernelModule> {
 async function compileKernels(shared: boolean): Promise<KernelModule> {
   // Literal URLs so that bundlers (Vite) emit every file as an asset.
   const relaxed = await readWasmAsset(shared ? new URL('./build/kernels-relaxed-shared.wasm', import.meta.url) : new URL('./build/kernels-relaxed.wasm', import.meta.url));
-  if (WebAssembly.validate(relaxed)) return { module: await WebAssembly.compile(relaxed), relaxedSimd: true, shared };
+  if (WebAssembly.validate(relaxed)) {
+    const module = await WebAssembly.compile(relaxed);
+    // Relaxed byte dot products must give the exact sums with our operands; an engine that does not gets the plain build.
+    const probe = await instantiateKernels(module, createKernelMemory(shared));
+    if (probe.relaxedDotIsExact()) return { module, relaxedSimd: true, shared };
+  }
   const plain = await readWasmAsset(shared ? new URL('./build/kernels-shared.wasm', import.meta.url) : new URL('./build/kernels.wasm', import.meta.url));
   if (!WebAssembly.validate(plain)) throw new BackendError('this JavaScript engine does not support WebAssembly SIMD');
   return { module: await WebAssembly.compile(plain), relaxedSimd: false, shared };

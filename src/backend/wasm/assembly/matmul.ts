@@ -4,7 +4,7 @@
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
 import { Q8K_BLOCK_BYTES, Q8_BLOCK_BYTES } from './activations';
-import { dotQuads, dotSigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { dotQuads, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -127,8 +127,9 @@ function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
 function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    const qs = v128.load(w, 2);
-    const sums = dotSigned(dotSigned(ZERO, v128.load(a), q4_0Low(qs)), v128.load(a, 16), q4_0High(qs)); // only the total counts
+    const a0 = v128.load(a);
+    const a1 = v128.load(a, 16);
+    const sums = q4_0BlockSums(w, a0, a1, q4_0Offset(a0, a1));
     acc = fmaF32(<f32>sumI32x4(sums), blockScale(w, a), acc);
     w += 18;
     a += Q8_BLOCK_BYTES;
@@ -136,11 +137,22 @@ function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
   return acc;
 }
 
-/** The integer dot product of one Q4_0 block (weights at w) with its Q8 activations a0 (elements 0–15), a1 (16–31); only the lane total counts. */
+/**
+ * The integer dot product of one Q4_0 block (weights at w) with its Q8 activations a0 (elements
+ * 0–15) and a1 (16–31), only the lane total meaningful: the stored nibbles (0..15, what a byte dot
+ * product with an unsigned operand takes) times a, plus `offset` = q4_0Offset(a0, a1) for the −8.
+ */
 @inline
-function q4_0BlockSums(w: usize, a0: v128, a1: v128): v128 {
+function q4_0BlockSums(w: usize, a0: v128, a1: v128, offset: v128): v128 {
   const qs = v128.load(w, 2);
-  return dotSigned(dotSigned(ZERO, a0, q4_0Low(qs)), a1, q4_0High(qs));
+  return dotUnsigned(dotUnsigned(offset, a0, v128.and(qs, LOW_NIBBLE)), a1, i8x16.shr_u(qs, 4));
+}
+
+/** −8·Σa of a Q4_0 block's activations (lane total), shared by every row. */
+@inline
+function q4_0Offset(a0: v128, a1: v128): v128 {
+  const eight = i8x16.splat(8);
+  return i32x4.neg(dotUnsigned(dotUnsigned(ZERO, a0, eight), a1, eight));
 }
 
 /**
@@ -153,11 +165,12 @@ function dotQ4_0Repacked4(w: usize, stride: usize, a: usize, nb: i32): v128 {
   for (let b = 0; b < nb; b++) {
     const a0 = v128.load(a);
     const a1 = v128.load(a, 16);
+    const offset = q4_0Offset(a0, a1);
     const sums = sumEach(
-      q4_0BlockSums(w, a0, a1),
-      q4_0BlockSums(w + stride, a0, a1),
-      q4_0BlockSums(w + stride * 2, a0, a1),
-      q4_0BlockSums(w + stride * 3, a0, a1),
+      q4_0BlockSums(w, a0, a1, offset),
+      q4_0BlockSums(w + stride, a0, a1, offset),
+      q4_0BlockSums(w + stride * 2, a0, a1, offset),
+      q4_0BlockSums(w + stride * 3, a0, a1, offset),
     );
     const scales = f32x4.mul(rowScales4(w, stride), f32x4.splat(load<f32>(a, 32)));
     acc = fmaF32x4(f32x4.convert_i32x4_s(sums), scales, acc);
@@ -403,10 +416,10 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
         const w2 = v128.or(i8x16.shr_u(low, 4), i8x16.shl(v128.and(i8x16.shr_u(high, 4), three), 4));
         const w3 = v128.or(i8x16.shr_u(low32, 4), i8x16.shl(i8x16.shr_u(high, 6), 4));
         const sc = scales + (<usize>half << 3) + part; // scale of w0's 16 values; w1…w3 follow every 2
-        let s = i32x4.mul(dotQuads(v128.load(ah + offset), w0), i32x4.splat(<i32>load<i8>(sc)));
-        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 32 + offset), w1), i32x4.splat(<i32>load<i8>(sc + 2))));
-        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 64 + offset), w2), i32x4.splat(<i32>load<i8>(sc + 4))));
-        s = i32x4.add(s, i32x4.mul(dotQuads(v128.load(ah + 96 + offset), w3), i32x4.splat(<i32>load<i8>(sc + 6))));
+        let s = i32x4.mul(dotQuadsUnsigned(v128.load(ah + offset), w0), i32x4.splat(<i32>load<i8>(sc)));
+        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 32 + offset), w1), i32x4.splat(<i32>load<i8>(sc + 2))));
+        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 64 + offset), w2), i32x4.splat(<i32>load<i8>(sc + 4))));
+        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 96 + offset), w3), i32x4.splat(<i32>load<i8>(sc + 6))));
         if (part == 0) sumLo = i32x4.add(sumLo, s);
         else sumHi = i32x4.add(sumHi, s);
       }

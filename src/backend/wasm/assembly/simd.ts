@@ -1,21 +1,16 @@
 // Small SIMD building blocks shared by the kernels. Where the relaxed-simd
 // proposal is available (ASC_FEATURE_RELAXED_SIMD is a compile-time constant),
-// multiply-add is fused. The relaxed integer dot product is not used: Node 20's
-// implementation (behind a flag) returns twice the true sum.
+// multiply-add is fused and byte dot products take one instruction: only with a
+// second operand in 0..127, where every engine must give the exact sums. The
+// loader checks that it does (relaxedDotIsExact) before taking this build:
+// Node 20's implementation, behind a flag, returns twice the true sum.
 
 /** acc + Σ act[i]·w[i] over 16 bytes: act signed int8, w in 0..127. Only the lane total is meaningful. */
 @inline
 export function dotUnsigned(acc: v128, act: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(act, w, acc);
   const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(act), i16x8.extend_low_i8x16_u(w));
   const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(act), i16x8.extend_high_i8x16_u(w));
-  return i32x4.add(acc, i32x4.add(lo, hi));
-}
-
-/** acc + Σ a[i]·b[i] over 16 bytes, both signed int8 (full range). */
-@inline
-export function dotSigned(acc: v128, a: v128, b: v128): v128 {
-  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b));
-  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b));
   return i32x4.add(acc, i32x4.add(lo, hi));
 }
 
@@ -28,6 +23,21 @@ export function dotQuads(a: v128, b: v128): v128 {
   const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b));
   const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b));
   return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
+}
+
+/** dotQuads for w in 0..127. */
+@inline
+export function dotQuadsUnsigned(act: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(act, w, i32x4.splat(0));
+  return dotQuads(act, w);
+}
+
+/** Whether this engine's byte dot products are exact (always true for the plain-SIMD build). */
+export function relaxedDotIsExact(): bool {
+  const act = i8x16(-128, 127, -1, 1, -128, -128, 127, 127, 5, -7, 0, 100, -100, 3, -3, 64);
+  const w = i8x16(127, 127, 1, 0, 0, 1, 2, 127, 64, 33, 90, 17, 127, 126, 0, 1);
+  return i32x4.all_true(i32x4.eq(dotQuadsUnsigned(act, w), dotQuads(act, w)))
+    && sumI32x4(dotUnsigned(i32x4.splat(7), act, w)) == sumI32x4(dotQuads(act, w)) + 28;
 }
 
 /**
