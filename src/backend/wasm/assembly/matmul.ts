@@ -59,10 +59,14 @@ function accumulateSums(s0: v128, s1: v128, d: f32): void {
   acc67 = fmaLanes(acc67, v128.shuffle<i32>(s1, s1, 2, 3, 2, 3), scale);
 }
 
-/** Adds d·(products of one block's signed weights lo = elements 0–15, hi = 16–31 with its activations). */
+/**
+ * Adds d·(products of one block's weights lo = elements 0–15, hi = 16–31 with its activations): signed
+ * weights, or `unsigned` ones in 0..127 (which take the one-instruction dot product where there is one).
+ */
 @inline
-function accumulateBlock(a: usize, lo: v128, hi: v128, d: f32): void {
-  accumulateSums(dotQuads(v128.load(a), lo), dotQuads(v128.load(a, 16), hi), d);
+function accumulateBlock(a: usize, lo: v128, hi: v128, d: f32, unsigned: bool): void {
+  if (unsigned) accumulateSums(dotQuadsUnsigned(v128.load(a), lo), dotQuadsUnsigned(v128.load(a, 16), hi), d);
+  else accumulateSums(dotQuads(v128.load(a), lo), dotQuads(v128.load(a, 16), hi), d);
 }
 
 @inline
@@ -90,7 +94,7 @@ function blockScale(w: usize, a: usize): f32 {
 function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
   startBlocks();
   for (let b = 0; b < nb; b++) {
-    accumulateBlock(a, v128.load(w, 2), v128.load(w, 18), blockScale(w, a));
+    accumulateBlock(a, v128.load(w, 2), v128.load(w, 18), blockScale(w, a), false);
     w += 34;
     a += Q8_BLOCK_BYTES;
   }
@@ -112,7 +116,7 @@ function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
   startBlocks();
   for (let b = 0; b < nb; b++) {
     const qs = v128.load(w, 2);
-    accumulateBlock(a, q4_0Low(qs), q4_0High(qs), blockScale(w, a));
+    accumulateBlock(a, q4_0Low(qs), q4_0High(qs), blockScale(w, a), false);
     w += 18;
     a += Q8_BLOCK_BYTES;
   }
@@ -196,7 +200,7 @@ function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
   for (let b = 0; b < nb; b++) {
     mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
     const qs = v128.load(w, 4);
-    accumulateBlock(a, v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), blockScale(w, a));
+    accumulateBlock(a, v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), blockScale(w, a), true);
     w += 20;
     a += Q8_BLOCK_BYTES;
   }
@@ -211,7 +215,7 @@ function dotQ5_0(w: usize, a: usize, nb: i32): f32 {
     const qs = v128.load(w, 6);
     const lo = i8x16.sub(v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)), sixteen);
     const hi = i8x16.sub(v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)), sixteen);
-    accumulateBlock(a, lo, hi, blockScale(w, a));
+    accumulateBlock(a, lo, hi, blockScale(w, a), false);
     w += 22;
     a += Q8_BLOCK_BYTES;
   }
@@ -227,7 +231,7 @@ function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
     const qs = v128.load(w, 8);
     const lo = v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0));
     const hi = v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16));
-    accumulateBlock(a, lo, hi, blockScale(w, a));
+    accumulateBlock(a, lo, hi, blockScale(w, a), true);
     w += 24;
     a += Q8_BLOCK_BYTES;
   }
