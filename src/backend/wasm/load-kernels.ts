@@ -23,7 +23,7 @@ export interface KernelExports {
   addRows(x: number, bias: number, n: number, rows: number): void;
   siluMul(gate: number, up: number, out: number, n: number): void;
   rope(x: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, cosSin: number, neox: boolean): void;
-  attentionScratchFloats(nSeen: number, headDim: number): number;
+  attentionScratchFloats(nSeen: number, headDim: number, nHeads: number): number;
   attention(
     q: number, kCache: number, vCache: number, out: number, nTokens: number, startPos: number,
     nHeads: number, nKvHeads: number, headDim: number, scale: number, scratch: number, headStart: number, headEnd: number,

@@ -242,13 +242,14 @@ export class WasmBackend implements Backend {
     this.needLength(pq, nTokens * nHeads * headDim, 'queries');
     this.needLength(po, nTokens * nHeads * headDim, 'attention output');
     const base = c.offset(layer, 0);
-    const scratchBytes = align(this.kernels.attentionScratchFloats(startPos + nTokens, headDim) * 4); // per thread
     const work = nHeads * nTokens * (startPos + nTokens) * headDim;
     if (this.pool && nHeads > 1 && work >= MIN_PARALLEL_WORK) {
+      // Per thread, for its share of the heads at most.
+      const scratchBytes = align(this.kernels.attentionScratchFloats(startPos + nTokens, headDim, Math.ceil(nHeads / this.pool.threads)) * 4);
       const scratch = this.scratch(scratchBytes * this.pool.threads);
       this.pool.run([OP_ATTENTION, pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes]);
     } else {
-      const scratch = this.scratch(scratchBytes);
+      const scratch = this.scratch(this.kernels.attentionScratchFloats(startPos + nTokens, headDim, nHeads) * 4);
       this.kernels.attention(pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, 0, nHeads);
     }
   }

@@ -214,9 +214,9 @@ function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
   return sumF32x16(c0, c1, c2, c3);
 }
 
-/** Floats of scratch `attention` needs per thread. */
-export function attentionScratchFloats(nSeen: i32, headDim: i32): i32 {
-  return headDim * 65 + ((nSeen + 15) & ~15);
+/** Floats of scratch `attention` needs per thread computing up to `nHeads` heads. */
+export function attentionScratchFloats(nSeen: i32, headDim: i32, nHeads: i32): i32 {
+  return nHeads * (headDim * 65 + ((nSeen + 15) & ~15) + 4);
 }
 
 /**
@@ -228,9 +228,10 @@ export function attentionScratchFloats(nSeen: i32, headDim: i32): i32 {
  * Token t of the batch sits at position startPos + t and sees positions 0..startPos + t.
  * Caches hold rows of kvDim = nKvHeads·headDim values rounded to f16 and stored as f32 (twice
  * the memory, no conversion in this loop); query head h reads KV head h / (nHeads / nKvHeads).
- * headDim must be a multiple of 8. Only heads [headStart, headEnd) are computed, so that
- * threads can share the heads. scratch: attentionScratchFloats(startPos + nTokens, headDim)
- * floats, private to the caller.
+ * The loops over positions are outermost, so that each cached row streams from memory once
+ * for all the heads. headDim must be a multiple of 8. Only heads [headStart, headEnd) are
+ * computed, so that threads can share the heads. scratch: attentionScratchFloats(startPos +
+ * nTokens, headDim, headEnd − headStart) floats, private to the caller.
  */
 export function attention(
   q: usize, kCache: usize, vCache: usize, out: usize,
@@ -241,57 +242,77 @@ export function attention(
   const kvDim = nKvHeads * headDim;
   const batched = nTokens > 1;
   const lanes = batched ? 16 : 64;
+  const heads = headEnd - headStart;
+  const rowBytes = <usize>kvDim << 2;
+  const headBytes = <usize>headDim << 2;
+  const maxPadded = (startPos + nTokens + 15) & ~15;
+  // Per head of this thread: its rounded query, lane accumulators, probabilities and 1 / Σ.
   const qRounded = scratch;
-  const laneAcc = scratch + (<usize>headDim << 2);
-  const probs = laneAcc + (<usize>(headDim << 6) << 2);
+  const laneAcc = qRounded + <usize>heads * headBytes;
+  const probs = laneAcc + <usize>(heads * lanes) * headBytes;
+  const inverseSums = probs + (<usize>(heads * maxPadded) << 2);
   for (let t = 0; t < nTokens; t++) {
     const nSeen = startPos + t + 1;
-    for (let h = headStart; h < headEnd; h++) {
-      const qh = q + (<usize>((t * nHeads + h) * headDim) << 2);
-      const kvOffset = <usize>((h / group) * headDim);
-      for (let d = 0; d < headDim; d++) store<f32>(qRounded + (<usize>d << 2), roundToF16(load<f32>(qh + (<usize>d << 2))));
+    const padded = (nSeen + 15) & ~15;
+    for (let i = 0; i < heads; i++) {
+      const qh = q + (<usize>((t * nHeads + headStart + i) * headDim) << 2);
+      for (let d = 0; d < headDim; d++) store<f32>(qRounded + <usize>i * headBytes + (<usize>d << 2), roundToF16(load<f32>(qh + (<usize>d << 2))));
+    }
 
-      let maxScore: f32 = -Infinity;
-      for (let j = 0; j < nSeen; j++) {
-        const k = kCache + ((<usize>j * <usize>kvDim + kvOffset) << 2);
-        const s = scoreF16(k, qRounded, headDim, batched) * scale;
-        store<f32>(probs + (<usize>j << 2), s);
-        maxScore = max(maxScore, s);
+    for (let j = 0; j < nSeen; j++) {
+      const k = kCache + <usize>j * rowBytes;
+      for (let i = 0; i < heads; i++) {
+        const kvHead = (headStart + i) / group;
+        const s = scoreF16(k + <usize>kvHead * headBytes, qRounded + <usize>i * headBytes, headDim, batched) * scale;
+        store<f32>(probs + (<usize>(i * maxPadded + j) << 2), s);
       }
-      // Masked positions up to a multiple of 16: e^−∞ = 0.
-      const padded = (nSeen + 15) & ~15;
-      for (let j = nSeen; j < padded; j++) store<f32>(probs + (<usize>j << 2), -Infinity);
-      // SIMD exp, each group of 16 summed in f32, the groups in f64.
-      let sum: f64 = 0;
-      for (let j = 0; j < padded; j += 16) {
-        const p = probs + (<usize>j << 2);
-        const m = f32x4.splat(maxScore);
-        const e0 = expSimd(f32x4.sub(v128.load(p), m));
-        const e1 = expSimd(f32x4.sub(v128.load(p, 16), m));
-        const e2 = expSimd(f32x4.sub(v128.load(p, 32), m));
-        const e3 = expSimd(f32x4.sub(v128.load(p, 48), m));
-        v128.store(p, e0);
-        v128.store(p, e1, 16);
-        v128.store(p, e2, 32);
-        v128.store(p, e3, 48);
-        sum += <f64>sumF32x16(e0, e1, e2, e3);
-      }
-      const inv = <f32>(1 / sum);
+    }
+    for (let i = 0; i < heads; i++) store<f32>(inverseSums + (<usize>i << 2), softmaxInPlace(probs + (<usize>(i * maxPadded) << 2), nSeen, padded));
 
-      // Position j adds into lane j mod lanes; masked positions would add exact zeros.
-      memory.fill(laneAcc, 0, <usize>(lanes * headDim) << 2);
-      for (let j = 0; j < nSeen; j++) {
-        const p = f32x4.splat(roundToF16(load<f32>(probs + (<usize>j << 2)) * inv));
-        const v = vCache + ((<usize>j * <usize>kvDim + kvOffset) << 2);
-        const acc = laneAcc + (<usize>((j & (lanes - 1)) * headDim) << 2);
+    // Position j adds into lane j mod lanes; masked positions would add exact zeros.
+    memory.fill(laneAcc, 0, <usize>(heads * lanes) * headBytes);
+    for (let j = 0; j < nSeen; j++) {
+      const v = vCache + <usize>j * rowBytes;
+      for (let i = 0; i < heads; i++) {
+        const p = f32x4.splat(roundToF16(load<f32>(probs + (<usize>(i * maxPadded + j) << 2)) * load<f32>(inverseSums + (<usize>i << 2))));
+        const vh = v + <usize>((headStart + i) / group) * headBytes;
+        const acc = laneAcc + <usize>(i * lanes + (j & (lanes - 1))) * headBytes;
         for (let d = 0; d < headDim; d += 8) {
-          const vd = v + (<usize>d << 2);
+          const vd = vh + (<usize>d << 2);
           const o = acc + (<usize>d << 2);
           v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd)), v128.load(o)));
           v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd, 16)), v128.load(o, 16)), 16);
         }
       }
-      reduceLanes(laneAcc, lanes, headDim, out + (<usize>((t * nHeads + h) * headDim) << 2));
+    }
+    for (let i = 0; i < heads; i++) {
+      reduceLanes(laneAcc + <usize>(i * lanes) * headBytes, lanes, headDim, out + (<usize>((t * nHeads + headStart + i) * headDim) << 2));
     }
   }
+}
+
+/**
+ * Soft-max numerators of n scores in place as ggml_vec_soft_max_f32, the slots up to `padded`
+ * (a multiple of 16) set to e^−∞ = 0; returns 1 / their sum. SIMD exp, each group of 16
+ * summed in f32, the groups in f64.
+ */
+function softmaxInPlace(scores: usize, n: i32, padded: i32): f32 {
+  let maxScore: f32 = -Infinity;
+  for (let j = 0; j < n; j++) maxScore = max(maxScore, load<f32>(scores + (<usize>j << 2)));
+  for (let j = n; j < padded; j++) store<f32>(scores + (<usize>j << 2), -Infinity);
+  const m = f32x4.splat(maxScore);
+  let sum: f64 = 0;
+  for (let j = 0; j < padded; j += 16) {
+    const p = scores + (<usize>j << 2);
+    const e0 = expSimd(f32x4.sub(v128.load(p), m));
+    const e1 = expSimd(f32x4.sub(v128.load(p, 16), m));
+    const e2 = expSimd(f32x4.sub(v128.load(p, 32), m));
+    const e3 = expSimd(f32x4.sub(v128.load(p, 48), m));
+    v128.store(p, e0);
+    v128.store(p, e1, 16);
+    v128.store(p, e2, 32);
+    v128.store(p, e3, 48);
+    sum += <f64>sumF32x16(e0, e1, e2, e3);
+  }
+  return <f32>(1 / sum);
 }
