@@ -133,7 +133,8 @@ function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
   for (let b = 0; b < nb; b++) {
     const a0 = v128.load(a);
     const a1 = v128.load(a, 16);
-    const sums = q4_0BlockSums(w, a0, a1, q4_0Offset(a0, a1));
+    const qs = v128.load(w, 2);
+    const sums = q4_0BlockSums(v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), a0, a1, q4_0Offset(a0, a1));
     acc = fmaF32(<f32>sumI32x4(sums), blockScale(w, a), acc);
     w += 18;
     a += Q8_BLOCK_BYTES;
@@ -142,14 +143,14 @@ function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
 }
 
 /**
- * The integer dot product of one Q4_0 block (weights at w) with its Q8 activations a0 (elements
- * 0–15) and a1 (16–31), only the lane total meaningful: the stored nibbles (0..15, what a byte dot
- * product with an unsigned operand takes) times a, plus `offset` = q4_0Offset(a0, a1) for the −8.
+ * The integer dot product of one Q4_0 block with its Q8 activations a0 (elements 0–15) and a1
+ * (16–31), only the lane total meaningful: the stored nibbles (low: elements 0–15, high: 16–31;
+ * 0..15, what a byte dot product with an unsigned operand takes) times a, plus `offset` =
+ * q4_0Offset(a0, a1) for the −8.
  */
 @inline
-function q4_0BlockSums(w: usize, a0: v128, a1: v128, offset: v128): v128 {
-  const qs = v128.load(w, 2);
-  return dotUnsigned(dotUnsigned(offset, a0, v128.and(qs, LOW_NIBBLE)), a1, i8x16.shr_u(qs, 4));
+function q4_0BlockSums(low: v128, high: v128, a0: v128, a1: v128, offset: v128): v128 {
+  return dotUnsigned(dotUnsigned(offset, a0, low), a1, high);
 }
 
 /** −8·Σa of a Q4_0 block's activations (lane total), shared by every row. */
@@ -160,28 +161,62 @@ function q4_0Offset(a0: v128, a1: v128): v128 {
 }
 
 /**
- * dotQ4_0Repacked of four consecutive rows (stride bytes apart) at once, lane r for row r: the same
- * arithmetic per row, with the four running sums in one vector. Four independent fused multiply-add
- * chains keep the CPU busy where one row's chain would wait on each step's latency.
+ * dotQ4_0Repacked of four consecutive rows (stride bytes apart) with up to four tokens' activations
+ * (aStride bytes apart), the same arithmetic per row and token: each weight block is unpacked once for
+ * all the tokens, and the 16 running sums (a vector of four rows per token) are independent fused
+ * multiply-add chains. Writes token i's four results at out + i·outStride. Inlined, so that a
+ * constant `tokens` of 1 (decoding) compiles to the one-token loop alone.
  */
-function dotQ4_0Repacked4(w: usize, stride: usize, a: usize, nb: i32): v128 {
-  let acc = f32x4.splat(0);
+@inline
+function q4_0Tile(w: usize, stride: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let acc2 = f32x4.splat(0);
+  let acc3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const a0 = v128.load(a);
-    const a1 = v128.load(a, 16);
-    const offset = q4_0Offset(a0, a1);
-    const sums = sumEach(
-      q4_0BlockSums(w, a0, a1, offset),
-      q4_0BlockSums(w + stride, a0, a1, offset),
-      q4_0BlockSums(w + stride * 2, a0, a1, offset),
-      q4_0BlockSums(w + stride * 3, a0, a1, offset),
-    );
-    const scales = f32x4.mul(rowScales4(w, stride), f32x4.splat(load<f32>(a, 32)));
-    acc = fmaF32x4(f32x4.convert_i32x4_s(sums), scales, acc);
+    // The block of each row, unpacked: stored nibbles of elements 0–15 (low) and 16–31 (high).
+    const q0 = v128.load(w, 2);
+    const q1 = v128.load(w + stride, 2);
+    const q2 = v128.load(w + stride * 2, 2);
+    const q3 = v128.load(w + stride * 3, 2);
+    const low0 = v128.and(q0, LOW_NIBBLE);
+    const low1 = v128.and(q1, LOW_NIBBLE);
+    const low2 = v128.and(q2, LOW_NIBBLE);
+    const low3 = v128.and(q3, LOW_NIBBLE);
+    const high0 = i8x16.shr_u(q0, 4);
+    const high1 = i8x16.shr_u(q1, 4);
+    const high2 = i8x16.shr_u(q2, 4);
+    const high3 = i8x16.shr_u(q3, 4);
+    const scales = rowScales4(w, stride);
+    acc0 = q4_0Accumulate(a, acc0, low0, high0, low1, high1, low2, high2, low3, high3, scales);
+    if (tokens > 1) acc1 = q4_0Accumulate(a + aStride, acc1, low0, high0, low1, high1, low2, high2, low3, high3, scales);
+    if (tokens > 2) acc2 = q4_0Accumulate(a + aStride * 2, acc2, low0, high0, low1, high1, low2, high2, low3, high3, scales);
+    if (tokens > 3) acc3 = q4_0Accumulate(a + aStride * 3, acc3, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     w += 18;
     a += Q8_BLOCK_BYTES;
   }
-  return acc;
+  v128.store(out, acc0);
+  if (tokens > 1) v128.store(out + outStride, acc1);
+  if (tokens > 2) v128.store(out + outStride * 2, acc2);
+  if (tokens > 3) v128.store(out + outStride * 3, acc3);
+}
+
+/** acc + d·(integer dot product) of four rows' unpacked Q4_0 block with the Q8 activation block at a, lane r for row r. */
+@inline
+function q4_0Accumulate(
+  a: usize, acc: v128,
+  low0: v128, high0: v128, low1: v128, high1: v128, low2: v128, high2: v128, low3: v128, high3: v128, scales: v128,
+): v128 {
+  const a0 = v128.load(a);
+  const a1 = v128.load(a, 16);
+  const offset = q4_0Offset(a0, a1);
+  const sums = sumEach(
+    q4_0BlockSums(low0, high0, a0, a1, offset),
+    q4_0BlockSums(low1, high1, a0, a1, offset),
+    q4_0BlockSums(low2, high2, a0, a1, offset),
+    q4_0BlockSums(low3, high3, a0, a1, offset),
+  );
+  return fmaF32x4(f32x4.convert_i32x4_s(sums), f32x4.mul(scales, f32x4.splat(load<f32>(a, 32))), acc);
 }
 
 /** The f16 scales at w of four rows, stride bytes apart, as f32 lanes. */
@@ -578,9 +613,10 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
   if (type == Q4_0 && (rows & 7) == 0) {
     for (; r + 4 <= rowEnd; r += 4) {
       const wr = w + <usize>r * wStride;
-      for (let t = 0; t < nTokens; t++) {
-        v128.store(out + ((<usize>t * <usize>rows + <usize>r) << 2), dotQ4_0Repacked4(wr, wStride, act + <usize>t * aStride, cols >> 5));
-      }
+      const o = out + (<usize>r << 2);
+      const outStride = <usize>rows << 2;
+      if (nTokens == 1) q4_0Tile(wr, wStride, act, aStride, cols >> 5, 1, o, outStride);
+      else for (let t = 0; t < nTokens; t += 4) q4_0Tile(wr, wStride, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
     }
   }
   for (; r < rowEnd; r++) {
