@@ -20,15 +20,10 @@ import {
   type RopeParams,
   type WeightInfo,
 } from '../backend';
+import { checkCount, checkKvRange, checkVector, checkView, needLength, ownedBy, WEIGHT_TYPES, weightGeometry } from '../checks';
 import { createKernelMemory, instantiateKernels, loadKernelModule, type KernelExports } from './load-kernels';
 import { OP_ATTENTION, OP_MATMUL } from './parallel-ops';
 import { isNode, ThreadPool } from './thread-pool';
-
-const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
-  GgmlType.F32, GgmlType.F16, GgmlType.BF16,
-  GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-  GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
-]);
 
 const PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB. */
@@ -107,20 +102,12 @@ export class WasmBackend implements Backend {
   }
 
   supports(type: GgmlTypeTraits): boolean {
-    return SUPPORTED_TYPES.has(type.id);
+    return WEIGHT_TYPES.has(type.id);
   }
 
   uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
-    const { type, shape } = info;
-    if (!this.supports(type)) throw new BackendError(`${info.name}: tensor type ${type.name} is not supported by the WASM backend`);
-    if (shape.length === 0 || shape.length > 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw new BackendError(`${info.name}: expected a vector or matrix, got shape [${shape.join(', ')}]`);
-    }
-    const cols = shape[0]!;
-    const rows = shape[1] ?? 1;
-    if (cols % type.blockSize !== 0) throw new BackendError(`${info.name}: row length ${cols} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
-    const expected = (cols / type.blockSize) * type.bytesPerBlock * rows;
-    if (bytes.byteLength !== expected) throw new BackendError(`${info.name}: expected ${expected} bytes, got ${bytes.byteLength}`);
+    if (!this.supports(info.type)) throw new BackendError(`${info.name}: tensor type ${info.type.name} is not supported by the WASM backend`);
+    const { cols, rows } = weightGeometry(info, bytes);
     const ptr = this.allocate(bytes.byteLength);
     this.bytes(ptr, bytes.byteLength).set(bytes);
     return new WasmWeight(info, cols, rows, ptr);
@@ -133,7 +120,7 @@ export class WasmBackend implements Backend {
 
   view(buffer: BackendBuffer, offset: number, length: number): BackendBuffer {
     const b = this.buffer(buffer);
-    if (offset < 0 || length < 0 || offset + length > b.length) throw new BackendError(`view [${offset}, ${offset + length}) is outside a buffer of ${b.length}`);
+    checkView(b.length, offset, length);
     return new WasmBuffer(b.ptr + offset * 4, length);
   }
 
@@ -160,7 +147,7 @@ export class WasmBackend implements Backend {
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
     const w = this.weight(weight);
     const o = this.buffer(out);
-    this.needLength(o, tokens.length * w.cols, 'embedding output');
+    needLength(o, tokens.length * w.cols, 'embedding output');
     for (let t = 0; t < tokens.length; t++) {
       const token = tokens[t]!;
       if (!Number.isInteger(token) || token < 0 || token >= w.rows) throw new BackendError(`token id ${token} is outside the vocabulary of ${w.rows}`);
@@ -173,8 +160,8 @@ export class WasmBackend implements Backend {
     const input = this.buffer(x);
     const o = this.buffer(out);
     checkCount('token count', nTokens);
-    this.needLength(input, nTokens * w.cols, `${w.info.name} input`);
-    this.needLength(o, nTokens * w.rows, `${w.info.name} output`);
+    needLength(input, nTokens * w.cols, `${w.info.name} input`);
+    needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const act = this.prepareActivations(w.info.type, input.ptr, w.cols, nTokens);
     if (this.pool && w.rows > 1 && w.rows * w.cols * nTokens >= MIN_PARALLEL_WORK) {
       this.pool.run([OP_MATMUL, w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr]);
@@ -187,15 +174,15 @@ export class WasmBackend implements Backend {
     const w = this.vectorWeight(weight);
     const input = this.buffer(x);
     const o = this.buffer(out);
-    this.needLength(input, rows * w.cols, 'rmsNorm input');
-    this.needLength(o, rows * w.cols, 'rmsNorm output');
+    needLength(input, rows * w.cols, 'rmsNorm input');
+    needLength(o, rows * w.cols, 'rmsNorm output');
     this.kernels.rmsNorm(input.ptr, w.ptr, o.ptr, w.cols, rows, eps);
   }
 
   addBias(x: BackendBuffer, bias: BackendWeight, nTokens: number): void {
     const w = this.vectorWeight(bias);
     const b = this.buffer(x);
-    this.needLength(b, nTokens * w.cols, 'addBias input');
+    needLength(b, nTokens * w.cols, 'addBias input');
     this.kernels.addRows(b.ptr, w.ptr, w.cols, nTokens);
   }
 
@@ -215,7 +202,7 @@ export class WasmBackend implements Backend {
     const b = this.buffer(x);
     const { nHeads, headDim, ropeDims } = params;
     if (ropeDims % 2 !== 0 || ropeDims > headDim) throw new BackendError(`rope: ${ropeDims} rotated dimensions do not fit a head of ${headDim}`);
-    this.needLength(b, nTokens * nHeads * headDim, 'rope input');
+    needLength(b, nTokens * nHeads * headDim, 'rope input');
     const table = ropeTable(nTokens, startPos, params);
     const ptr = this.scratch(table.byteLength);
     this.floats(ptr, table.length).set(table);
@@ -225,8 +212,8 @@ export class WasmBackend implements Backend {
   storeKv(cache: BackendKvCache, layer: number, k: BackendBuffer, v: BackendBuffer, startPos: number, nTokens: number): void {
     const c = this.kvCache(cache, layer, startPos, nTokens);
     const [pk, pv] = [this.buffer(k), this.buffer(v)];
-    this.needLength(pk, nTokens * c.kvDim, 'keys');
-    this.needLength(pv, nTokens * c.kvDim, 'values');
+    needLength(pk, nTokens * c.kvDim, 'keys');
+    needLength(pv, nTokens * c.kvDim, 'values');
     const offset = c.offset(layer, startPos);
     this.kernels.roundRowF16(pk.ptr, c.keys + offset, nTokens * c.kvDim);
     this.kernels.roundRowF16(pv.ptr, c.values + offset, nTokens * c.kvDim);
@@ -239,8 +226,8 @@ export class WasmBackend implements Backend {
     if (nHeads % nKvHeads !== 0) throw new BackendError(`attention: ${nHeads} heads are not a multiple of ${nKvHeads} KV heads`);
     if (headDim % 8 !== 0) throw new BackendError(`attention: head size ${headDim} is not a multiple of 8`);
     const [pq, po] = [this.buffer(q), this.buffer(out)];
-    this.needLength(pq, nTokens * nHeads * headDim, 'queries');
-    this.needLength(po, nTokens * nHeads * headDim, 'attention output');
+    needLength(pq, nTokens * nHeads * headDim, 'queries');
+    needLength(po, nTokens * nHeads * headDim, 'attention output');
     const base = c.offset(layer, 0);
     const work = nHeads * nTokens * (startPos + nTokens) * headDim;
     if (this.pool && nHeads > 1 && work >= MIN_PARALLEL_WORK) {
@@ -314,32 +301,23 @@ export class WasmBackend implements Backend {
   }
 
   private buffer(b: BackendBuffer): WasmBuffer {
-    if (!(b instanceof WasmBuffer)) throw new BackendError('buffer does not belong to the WASM backend');
-    return b;
+    return ownedBy(b, WasmBuffer, 'buffer', 'WASM');
   }
 
   private weight(w: BackendWeight): WasmWeight {
-    if (!(w instanceof WasmWeight)) throw new BackendError('weight does not belong to the WASM backend');
-    return w;
+    return ownedBy(w, WasmWeight, 'weight', 'WASM');
   }
 
   private vectorWeight(w: BackendWeight): WasmWeight {
     const weight = this.weight(w);
-    if (weight.info.type.id !== GgmlType.F32 || weight.rows !== 1) {
-      throw new BackendError(`${weight.info.name}: expected an F32 vector, got ${weight.info.type.name} [${weight.info.shape.join(', ')}]`);
-    }
+    checkVector(weight);
     return weight;
   }
 
   private kvCache(cache: BackendKvCache, layer: number, startPos: number, nTokens: number): WasmKvCache {
-    if (!(cache instanceof WasmKvCache)) throw new BackendError('KV cache does not belong to the WASM backend');
-    if (!Number.isInteger(layer) || layer < 0 || layer >= cache.nLayers) throw new BackendError(`layer ${layer} is outside the cache's ${cache.nLayers} layers`);
-    if (startPos < 0 || startPos + nTokens > cache.nCtx) throw new BackendError(`positions ${startPos}..${startPos + nTokens - 1} exceed the context of ${cache.nCtx}`);
-    return cache;
-  }
-
-  private needLength(b: WasmBuffer, length: number, what: string): void {
-    if (b.length < length) throw new BackendError(`${what}: needs ${length} values, buffer holds ${b.length}`);
+    const owned = ownedBy(cache, WasmKvCache, 'KV cache', 'WASM');
+    checkKvRange(owned, layer, startPos, nTokens);
+    return owned;
   }
 }
 
@@ -357,9 +335,6 @@ function align(n: number): number {
   return (n + 15) & ~15;
 }
 
-function checkCount(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new BackendError(`${what} must be a positive integer, got ${n}`);
-}
 
 /**
  * (cos, sin) of each rotated pair for positions startPos…, computed in f32 the way

@@ -23,14 +23,9 @@ import {
   type RopeParams,
   type WeightInfo,
 } from '../backend';
+import { checkCount, checkKvRange, checkVector, checkView, needLength, ownedBy, WEIGHT_TYPES, weightGeometry } from '../checks';
 import { ropeTable } from '../wasm/wasm-backend';
 import { findAdapter, requestFullDevice } from './adapter';
-
-const SUPPORTED_TYPES: ReadonlySet<number> = new Set([
-  GgmlType.F32, GgmlType.F16, GgmlType.BF16,
-  GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-  GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
-]);
 
 /** Workgroup size of every kernel. */
 const LANES = 64;
@@ -141,20 +136,12 @@ export class WebGpuBackend implements Backend {
   }
 
   supports(type: GgmlTypeTraits): boolean {
-    return SUPPORTED_TYPES.has(type.id);
+    return WEIGHT_TYPES.has(type.id);
   }
 
   uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
-    const { type, shape } = info;
-    if (!this.supports(type)) throw new BackendError(`${info.name}: tensor type ${type.name} is not supported by the WebGPU backend`);
-    if (shape.length === 0 || shape.length > 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw new BackendError(`${info.name}: expected a vector or matrix, got shape [${shape.join(', ')}]`);
-    }
-    const cols = shape[0]!;
-    const rows = shape[1] ?? 1;
-    if (cols % type.blockSize !== 0) throw new BackendError(`${info.name}: row length ${cols} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
-    const rowBytes = (cols / type.blockSize) * type.bytesPerBlock;
-    if (bytes.byteLength !== rowBytes * rows) throw new BackendError(`${info.name}: expected ${rowBytes * rows} bytes, got ${bytes.byteLength}`);
+    if (!this.supports(info.type)) throw new BackendError(`${info.name}: tensor type ${info.type.name} is not supported by the WebGPU backend`);
+    const { cols, rows, rowBytes } = weightGeometry(info, bytes);
     // The last word of a part may be padding.
     const rowsPerPart = Math.floor((this.maxWeightBufferBytes - 3) / rowBytes);
     if (rowsPerPart < 1) throw new BackendError(`${info.name}: a row of ${rowBytes} bytes exceeds the buffer limit of ${this.maxWeightBufferBytes}`);
@@ -174,7 +161,7 @@ export class WebGpuBackend implements Backend {
 
   view(buffer: BackendBuffer, offset: number, length: number): BackendBuffer {
     const b = this.buffer(buffer);
-    if (offset < 0 || length < 0 || offset + length > b.length) throw new BackendError(`view [${offset}, ${offset + length}) is outside a buffer of ${b.length}`);
+    checkView(b.length, offset, length);
     return new GpuBuffer(b.buffer, b.offset + offset, length);
   }
 
@@ -226,7 +213,7 @@ export class WebGpuBackend implements Backend {
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
     const w = this.weight(weight);
     const o = this.buffer(out);
-    this.needLength(o, tokens.length * w.cols, 'embedding output');
+    needLength(o, tokens.length * w.cols, 'embedding output');
     const ids = new Uint32Array(tokens.length);
     for (let t = 0; t < tokens.length; t++) {
       const token = tokens[t]!;
@@ -245,8 +232,8 @@ export class WebGpuBackend implements Backend {
     const input = this.buffer(x);
     const o = this.buffer(out);
     checkCount('token count', nTokens);
-    this.needLength(input, nTokens * w.cols, `${w.info.name} input`);
-    this.needLength(o, nTokens * w.rows, `${w.info.name} output`);
+    needLength(input, nTokens * w.cols, `${w.info.name} input`);
+    needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const tokenGroups = Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP);
     const rounded = this.roundActivations(w.info.type, input, nTokens * w.cols);
     this.writeOutput(o, [rounded], (target) => {
@@ -263,8 +250,8 @@ export class WebGpuBackend implements Backend {
     const input = this.buffer(x);
     const o = this.buffer(out);
     checkCount('row count', rows);
-    this.needLength(input, rows * w.cols, 'rmsNorm input');
-    this.needLength(o, rows * w.cols, 'rmsNorm output');
+    needLength(input, rows * w.cols, 'rmsNorm input');
+    needLength(o, rows * w.cols, 'rmsNorm output');
     const [groupsX, groupsY] = this.spread(rows);
     this.writeOutput(o, [input], (target) => {
       const params = new Uint32Array([w.cols, input.offset, target.offset, 0, groupsX, rows]);
@@ -276,7 +263,7 @@ export class WebGpuBackend implements Backend {
   addBias(x: BackendBuffer, bias: BackendWeight, nTokens: number): void {
     const w = this.vectorWeight(bias);
     const b = this.buffer(x);
-    this.needLength(b, nTokens * w.cols, 'addBias input');
+    needLength(b, nTokens * w.cols, 'addBias input');
     this.elementwise('add_bias', b, new GpuBuffer(w.parts[0]!.buffer, 0, w.cols), b, nTokens * w.cols, w.cols);
   }
 
@@ -297,7 +284,7 @@ export class WebGpuBackend implements Backend {
     const { nHeads, headDim, ropeDims } = params;
     if (ropeDims % 2 !== 0 || ropeDims > headDim) throw new BackendError(`rope: ${ropeDims} rotated dimensions do not fit a head of ${headDim}`);
     checkCount('token count', nTokens);
-    this.needLength(b, nTokens * nHeads * headDim, 'rope input');
+    needLength(b, nTokens * nHeads * headDim, 'rope input');
     const table = this.temporary(ropeTable(nTokens, startPos, params));
     const uniform = this.uniform(new Uint32Array([nTokens, nHeads, headDim, ropeDims, params.neox ? 1 : 0, b.offset]));
     this.dispatch(this.pipeline('rope', 'rope'), [table, b.buffer, uniform], [Math.ceil(ropeDims / 2 / LANES), nHeads, nTokens]);
@@ -307,8 +294,8 @@ export class WebGpuBackend implements Backend {
     const c = this.kvCache(cache, layer, startPos, nTokens);
     const [bk, bv] = [this.buffer(k), this.buffer(v)];
     const n = nTokens * c.kvDim;
-    this.needLength(bk, n, 'keys');
-    this.needLength(bv, n, 'values');
+    needLength(bk, n, 'keys');
+    needLength(bv, n, 'values');
     const offset = (layer * c.nCtx + startPos) * c.kvDim;
     this.elementwise('store_f16', bk, bk, new GpuBuffer(c.keys, offset, n), n);
     this.elementwise('store_f16', bv, bv, new GpuBuffer(c.values, offset, n), n);
@@ -320,8 +307,8 @@ export class WebGpuBackend implements Backend {
     if (nKvHeads * headDim !== c.kvDim) throw new BackendError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache width ${c.kvDim}`);
     if (nHeads % nKvHeads !== 0) throw new BackendError(`attention: ${nHeads} heads are not a multiple of ${nKvHeads} KV heads`);
     const [bq, bo] = [this.buffer(q), this.buffer(out)];
-    this.needLength(bq, nTokens * nHeads * headDim, 'queries');
-    this.needLength(bo, nTokens * nHeads * headDim, 'attention output');
+    needLength(bq, nTokens * nHeads * headDim, 'queries');
+    needLength(bo, nTokens * nHeads * headDim, 'attention output');
     this.writeOutput(bo, [bq], (target) => {
       const params32 = new Uint32Array([nTokens, startPos, nHeads, nKvHeads, headDim, c.kvDim, 0, bq.offset, target.offset, layer * c.nCtx * c.kvDim]);
       new Float32Array(params32.buffer)[6] = scale;
@@ -521,33 +508,23 @@ export class WebGpuBackend implements Backend {
   }
 
   private buffer(b: BackendBuffer): GpuBuffer {
-    if (!(b instanceof GpuBuffer)) throw new BackendError('buffer does not belong to the WebGPU backend');
-    return b;
+    return ownedBy(b, GpuBuffer, 'buffer', 'WebGPU');
   }
 
   private weight(w: BackendWeight): GpuWeight {
-    if (!(w instanceof GpuWeight)) throw new BackendError('weight does not belong to the WebGPU backend');
-    return w;
+    return ownedBy(w, GpuWeight, 'weight', 'WebGPU');
   }
 
   private vectorWeight(w: BackendWeight): GpuWeight {
     const weight = this.weight(w);
-    if (weight.info.type.id !== GgmlType.F32 || weight.rows !== 1) {
-      throw new BackendError(`${weight.info.name}: expected an F32 vector, got ${weight.info.type.name} [${weight.info.shape.join(', ')}]`);
-    }
+    checkVector(weight);
     return weight;
   }
 
   private kvCache(cache: BackendKvCache, layer: number, startPos: number, nTokens: number): GpuKvCache {
-    if (!(cache instanceof GpuKvCache)) throw new BackendError('KV cache does not belong to the WebGPU backend');
-    if (!Number.isInteger(layer) || layer < 0 || layer >= cache.nLayers) throw new BackendError(`layer ${layer} is outside the cache's ${cache.nLayers} layers`);
-    checkCount('token count', nTokens);
-    if (!Number.isInteger(startPos) || startPos < 0 || startPos + nTokens > cache.nCtx) throw new BackendError(`positions ${startPos}..${startPos + nTokens - 1} exceed the context of ${cache.nCtx}`);
-    return cache;
-  }
-
-  private needLength(b: GpuBuffer, length: number, what: string): void {
-    if (b.length < length) throw new BackendError(`${what}: needs ${length} values, buffer holds ${b.length}`);
+    const owned = ownedBy(cache, GpuKvCache, 'KV cache', 'WebGPU');
+    checkKvRange(owned, layer, startPos, nTokens);
+    return owned;
   }
 }
 
@@ -574,6 +551,3 @@ function align4(n: number): number {
   return Math.max(4, Math.ceil(n / 4) * 4);
 }
 
-function checkCount(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new BackendError(`${what} must be a positive integer, got ${n}`);
-}
