@@ -368,22 +368,26 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
  * Q4_K and Q5_K share everything but the fifth bit. `repacked`: Q4_K as llama.cpp computes
  * matrices of a multiple of 8 rows, repacked into 8-row blocks: per super-block the integer
  * sums times d_w·d_a and the integer min sums times dmin_w·d_a each go to a running sum with
- * a fused multiply-add, subtracted at the end.
+ * a fused multiply-add, subtracted at the end. One row with up to four tokens' activations
+ * (aStride bytes apart): each block is unpacked once for all of them; token i's result goes
+ * to out + i·outStride. Inlined, so that a constant `tokens` of 1 (decoding) compiles to the
+ * one-token loop alone.
  */
 @inline
-function dotQ4Q5_K(w: usize, a: usize, nb: i32, isQ5: bool, repacked: bool): f32 {
-  let total: f32 = 0;
-  let scaled: f32 = 0;
-  let minimums: f32 = 0;
+function q4q5KTile(
+  w: usize, a: usize, aStride: usize, nb: i32, isQ5: bool, repacked: bool, tokens: i32, out: usize, outStride: usize,
+): void {
   const one = i8x16.splat(1);
   const blockBytes: usize = isQ5 ? 176 : 144;
   const qsOffset: usize = isQ5 ? 48 : 16;
+  // Per token: the running sum (not repacked), or the scaled and minimum sums (repacked).
+  let total0: f32 = 0, total1: f32 = 0, total2: f32 = 0, total3: f32 = 0;
+  let mins0: f32 = 0, mins1: f32 = 0, mins2: f32 = 0, mins3: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    let sumi = ZERO;
-    let mins: i32 = 0;
+    let sumi0 = ZERO, sumi1 = ZERO, sumi2 = ZERO, sumi3 = ZERO;
+    let minSum0: i32 = 0, minSum1: i32 = 0, minSum2: i32 = 0, minSum3: i32 = 0;
     for (let j = 0; j < 4; j++) {
       const qp = w + qsOffset + (<usize>j << 5);
-      const ap = a + (<usize>j << 6);
       let lo0 = v128.and(v128.load(qp), LOW_NIBBLE);
       let lo1 = v128.and(v128.load(qp, 16), LOW_NIBBLE);
       let hi0 = i8x16.shr_u(v128.load(qp), 4);
@@ -398,22 +402,82 @@ function dotQ4Q5_K(w: usize, a: usize, nb: i32, isQ5: bool, repacked: bool): f32
       }
       const sm0 = scaleMinK4(w + 4, j * 2);
       const sm1 = scaleMinK4(w + 4, j * 2 + 1);
-      const sLo = dotUnsigned(dotUnsigned(ZERO, v128.load(ap), lo0), v128.load(ap, 16), lo1);
-      const sHi = dotUnsigned(dotUnsigned(ZERO, v128.load(ap, 32), hi0), v128.load(ap, 48), hi1);
-      sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(sLo, i32x4.splat(sm0 & 0xff)), i32x4.mul(sHi, i32x4.splat(sm1 & 0xff))));
-      mins += (sm0 >> 8) * (groupSum(a, j * 4) + groupSum(a, j * 4 + 1)) + (sm1 >> 8) * (groupSum(a, j * 4 + 2) + groupSum(a, j * 4 + 3));
+      const sc0 = i32x4.splat(sm0 & 0xff);
+      const sc1 = i32x4.splat(sm1 & 0xff);
+      sumi0 = i32x4.add(sumi0, kGroupSums(a, j, lo0, lo1, hi0, hi1, sc0, sc1));
+      minSum0 += kGroupMins(a, j, sm0 >> 8, sm1 >> 8);
+      if (tokens > 1) {
+        sumi1 = i32x4.add(sumi1, kGroupSums(a + aStride, j, lo0, lo1, hi0, hi1, sc0, sc1));
+        minSum1 += kGroupMins(a + aStride, j, sm0 >> 8, sm1 >> 8);
+      }
+      if (tokens > 2) {
+        sumi2 = i32x4.add(sumi2, kGroupSums(a + aStride * 2, j, lo0, lo1, hi0, hi1, sc0, sc1));
+        minSum2 += kGroupMins(a + aStride * 2, j, sm0 >> 8, sm1 >> 8);
+      }
+      if (tokens > 3) {
+        sumi3 = i32x4.add(sumi3, kGroupSums(a + aStride * 3, j, lo0, lo1, hi0, hi1, sc0, sc1));
+        minSum3 += kGroupMins(a + aStride * 3, j, sm0 >> 8, sm1 >> 8);
+      }
     }
-    const dy = load<f32>(a, 320);
+    const d = f16ToF32(load<u16>(w));
+    const dmin = f16ToF32(load<u16>(w, 2));
+    const dy0 = load<f32>(a, 320);
     if (repacked) {
-      scaled = fmaF32(<f32>sumI32x4(sumi), f16ToF32(load<u16>(w)) * dy, scaled);
-      minimums = fmaF32(<f32>mins, f16ToF32(load<u16>(w, 2)) * dy, minimums);
+      total0 = fmaF32(<f32>sumI32x4(sumi0), d * dy0, total0);
+      mins0 = fmaF32(<f32>minSum0, dmin * dy0, mins0);
     } else {
-      total += dy * f16ToF32(load<u16>(w)) * <f32>sumI32x4(sumi) - dy * f16ToF32(load<u16>(w, 2)) * <f32>mins;
+      total0 += dy0 * d * <f32>sumI32x4(sumi0) - dy0 * dmin * <f32>minSum0;
+    }
+    if (tokens > 1) {
+      const dy1 = load<f32>(a + aStride, 320);
+      if (repacked) {
+        total1 = fmaF32(<f32>sumI32x4(sumi1), d * dy1, total1);
+        mins1 = fmaF32(<f32>minSum1, dmin * dy1, mins1);
+      } else {
+        total1 += dy1 * d * <f32>sumI32x4(sumi1) - dy1 * dmin * <f32>minSum1;
+      }
+    }
+    if (tokens > 2) {
+      const dy2 = load<f32>(a + aStride * 2, 320);
+      if (repacked) {
+        total2 = fmaF32(<f32>sumI32x4(sumi2), d * dy2, total2);
+        mins2 = fmaF32(<f32>minSum2, dmin * dy2, mins2);
+      } else {
+        total2 += dy2 * d * <f32>sumI32x4(sumi2) - dy2 * dmin * <f32>minSum2;
+      }
+    }
+    if (tokens > 3) {
+      const dy3 = load<f32>(a + aStride * 3, 320);
+      if (repacked) {
+        total3 = fmaF32(<f32>sumI32x4(sumi3), d * dy3, total3);
+        mins3 = fmaF32(<f32>minSum3, dmin * dy3, mins3);
+      } else {
+        total3 += dy3 * d * <f32>sumI32x4(sumi3) - dy3 * dmin * <f32>minSum3;
+      }
     }
     w += blockBytes;
     a += Q8K_BLOCK_BYTES;
   }
-  return repacked ? scaled - minimums : total;
+  // Not repacked, the mins are already in the totals (and stay 0).
+  store<f32>(out, total0 - mins0);
+  if (tokens > 1) store<f32>(out + outStride, total1 - mins1);
+  if (tokens > 2) store<f32>(out + outStride * 2, total2 - mins2);
+  if (tokens > 3) store<f32>(out + outStride * 3, total3 - mins3);
+}
+
+/** Σ of one 64-value group pair j of a Q4_K/Q5_K block: low-nibble weights (scale sc0) and high (sc1) times the Q8_K activations at a. */
+@inline
+function kGroupSums(a: usize, j: i32, lo0: v128, lo1: v128, hi0: v128, hi1: v128, sc0: v128, sc1: v128): v128 {
+  const ap = a + (<usize>j << 6);
+  const sLo = dotUnsigned(dotUnsigned(ZERO, v128.load(ap), lo0), v128.load(ap, 16), lo1);
+  const sHi = dotUnsigned(dotUnsigned(ZERO, v128.load(ap, 32), hi0), v128.load(ap, 48), hi1);
+  return i32x4.add(i32x4.mul(sLo, sc0), i32x4.mul(sHi, sc1));
+}
+
+/** The mins of group pair j (min0 for the low half, min1 for the high) times the activations' group sums. */
+@inline
+function kGroupMins(a: usize, j: i32, min0: i32, min1: i32): i32 {
+  return min0 * (groupSum(a, j * 4) + groupSum(a, j * 4 + 1)) + min1 * (groupSum(a, j * 4 + 2) + groupSum(a, j * 4 + 3));
 }
 
 /** Lanes (i, i + 1) of 16 Q8_K group sums times their Q6_K scales, added pairwise: 4 lanes from group `first`. */
@@ -595,8 +659,6 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
     case Q8_0: return dotQ8_0(w, a, cols >> 5);
     case Q2_K: return dotQ2_K(w, a, cols >> 8, (rows & 7) == 0);
     case Q3_K: return dotQ3_K(w, a, cols >> 8);
-    case Q4_K: return dotQ4Q5_K(w, a, cols >> 8, false, (rows & 7) == 0);
-    case Q5_K: return dotQ4Q5_K(w, a, cols >> 8, true, false);
     case Q6_K: return dotQ6_K(w, a, cols >> 8);
     default: return NaN;
   }
@@ -617,6 +679,17 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
       const outStride = <usize>rows << 2;
       if (nTokens == 1) q4_0Tile(wr, wStride, act, aStride, cols >> 5, 1, o, outStride);
       else for (let t = 0; t < nTokens; t += 4) q4_0Tile(wr, wStride, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+    }
+  }
+  if (type == Q4_K || type == Q5_K) {
+    const isQ5 = type == Q5_K;
+    const repacked = !isQ5 && (rows & 7) == 0;
+    const outStride = <usize>rows << 2;
+    for (; r < rowEnd; r++) {
+      const wr = w + <usize>r * wStride;
+      const o = out + (<usize>r << 2);
+      if (nTokens == 1) q4q5KTile(wr, act, aStride, cols >> 8, isQ5, repacked, 1, o, outStride);
+      else for (let t = 0; t < nTokens; t += 4) q4q5KTile(wr, act + <usize>t * aStride, aStride, cols >> 8, isQ5, repacked, min(4, nTokens - t), o + <usize>t * outStride, outStride);
     }
   }
   for (; r < rowEnd; r++) {
