@@ -498,31 +498,17 @@ function q6Offsets(a: usize, scales: usize, first: i32): v128 {
  * 2m and 2m + 1), then d·lanes accumulated with fused multiply-adds and summed as hsum_float_8.
  */
 function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
-  const three = i8x16.splat(3);
   startBlocks();
   for (let b = 0; b < nb; b++) {
     let sumLo = ZERO;
     let sumHi = ZERO;
     const scales = w + 192;
     for (let half = 0; half < 2; half++) {
-      const ql = w + (<usize>half << 6);
-      const qh = w + 128 + (<usize>half << 5);
-      const ah = a + (<usize>half << 7);
       for (let part = 0; part < 2; part++) {
-        // 16 values of each of the four 32-value groups that share these ql/qh bytes.
-        const offset = <usize>part << 4;
-        const low = v128.load(ql + offset);
-        const low32 = v128.load(ql + 32 + offset);
-        const high = v128.load(qh + offset);
-        const w0 = v128.or(v128.and(low, LOW_NIBBLE), i8x16.shl(v128.and(high, three), 4));
-        const w1 = v128.or(v128.and(low32, LOW_NIBBLE), i8x16.shl(v128.and(i8x16.shr_u(high, 2), three), 4));
-        const w2 = v128.or(i8x16.shr_u(low, 4), i8x16.shl(v128.and(i8x16.shr_u(high, 4), three), 4));
-        const w3 = v128.or(i8x16.shr_u(low32, 4), i8x16.shl(i8x16.shr_u(high, 6), 4));
-        const sc = scales + (<usize>half << 3) + part; // scale of w0's 16 values; w1…w3 follow every 2
-        let s = i32x4.mul(dotQuadsUnsigned(v128.load(ah + offset), w0), i32x4.splat(<i32>load<i8>(sc)));
-        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 32 + offset), w1), i32x4.splat(<i32>load<i8>(sc + 2))));
-        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 64 + offset), w2), i32x4.splat(<i32>load<i8>(sc + 4))));
-        s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(ah + 96 + offset), w3), i32x4.splat(<i32>load<i8>(sc + 6))));
+        const offset = (<usize>half << 6) + (<usize>part << 4);
+        const sc = scales + (<usize>half << 3) + part;
+        const s = q6Quarter(w + offset, w + 128 + (<usize>half << 5) + (<usize>part << 4), a + (<usize>half << 7) + (<usize>part << 4),
+          i32x4.splat(<i32>load<i8>(sc)), i32x4.splat(<i32>load<i8>(sc + 2)), i32x4.splat(<i32>load<i8>(sc + 4)), i32x4.splat(<i32>load<i8>(sc + 6)));
         if (part == 0) sumLo = i32x4.add(sumLo, s);
         else sumHi = i32x4.add(sumHi, s);
       }
@@ -534,6 +520,29 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
     a += Q8K_BLOCK_BYTES;
   }
   return sumBlocks();
+}
+
+const BITS_4_5: v128 = i8x16.splat(0x30);
+
+/**
+ * 16 values of each of the four 32-value groups that share these ql (at ql and ql + 32) and qh
+ * bytes, as unsigned 6-bit weights, dotted with the activations at a, a + 32, a + 64 and a + 96,
+ * times the groups' scales (splat in s0…s3). 16-bit shifts move the bits: the masks drop what
+ * crosses from the neighbouring byte.
+ */
+@inline
+function q6Quarter(ql: usize, qh: usize, a: usize, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const low = v128.load(ql);
+  const low32 = v128.load(ql, 32);
+  const high = v128.load(qh);
+  const w0 = v128.or(v128.and(low, LOW_NIBBLE), v128.and(i16x8.shl(high, 4), BITS_4_5));
+  const w1 = v128.or(v128.and(low32, LOW_NIBBLE), v128.and(i16x8.shl(high, 2), BITS_4_5));
+  const w2 = v128.or(v128.and(i16x8.shr_u(low, 4), LOW_NIBBLE), v128.and(high, BITS_4_5));
+  const w3 = v128.or(v128.and(i16x8.shr_u(low32, 4), LOW_NIBBLE), v128.and(i16x8.shr_u(high, 2), BITS_4_5));
+  let s = i32x4.mul(dotQuadsUnsigned(v128.load(a), w0), s0);
+  s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 32), w1), s1));
+  s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 64), w2), s2));
+  return i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 96), w3), s3));
 }
 
 // ---- float weights × f32 activations (already rounded to the weight's precision) ----
