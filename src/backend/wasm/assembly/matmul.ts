@@ -29,60 +29,26 @@ const ZERO: v128 = i32x4.splat(0);
 // lanes 0–3, 16–31 in lanes 4–7), each multiplied by d_w·d_a and added with a fused
 // multiply-add into 8 f32 accumulators that are summed at the end (hsum_float_8).
 
-// The 8 accumulators live in f64 lanes (two per vector) but always hold f32 values: each
-// step rounds d·sum + acc once to f32, as the fused multiply-add does (d·sum is exact in f64).
-// Module globals: each thread has its own instance.
-let acc01: v128 = f64x2.splat(0);
-let acc23: v128 = f64x2.splat(0);
-let acc45: v128 = f64x2.splat(0);
-let acc67: v128 = f64x2.splat(0);
+// The 8 accumulators are two f32x4 locals (accLow: lanes 0–3, accHigh: 4–7); each step rounds d·sum + acc
+// once to f32 in f64 arithmetic, as the fused multiply-add does (d·sum is exact in f64).
 
-/** f32 rounding of two f64 lanes, kept as f64. */
-@inline
-function roundToF32x2(v: v128): v128 {
-  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
-}
-
-/** acc + d·sums for two lanes, rounded once to f32 (`sums` holds the two i32 in its low half). */
+/** acc + d·sums per lane (i32 sums, d an f64 splat), rounded once to f32. */
 @inline
 function fmaLanes(acc: v128, sums: v128, d: v128): v128 {
-  return roundToF32x2(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sums), d), acc));
-}
-
-/** Adds d·lanes for integer lanes 0–3 (s0) and 4–7 (s1). */
-@inline
-function accumulateSums(s0: v128, s1: v128, d: f32): void {
-  const scale = f64x2.splat(<f64>d);
-  acc01 = fmaLanes(acc01, s0, scale);
-  acc23 = fmaLanes(acc23, v128.shuffle<i32>(s0, s0, 2, 3, 2, 3), scale);
-  acc45 = fmaLanes(acc45, s1, scale);
-  acc67 = fmaLanes(acc67, v128.shuffle<i32>(s1, s1, 2, 3, 2, 3), scale);
+  const lo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sums), d), f64x2.promote_low_f32x4(acc));
+  const upperSums = v128.shuffle<i32>(sums, sums, 2, 3, 2, 3);
+  const upperAcc = v128.shuffle<f32>(acc, acc, 2, 3, 2, 3);
+  const hi = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(upperSums), d), f64x2.promote_low_f32x4(upperAcc));
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
 /**
- * Adds d·(products of one block's weights lo = elements 0–15, hi = 16–31 with its activations): signed
- * weights, or `unsigned` ones in 0..127 (which take the one-instruction dot product where there is one).
+ * acc + d·(quad sums of 16 weights with their activations at a): signed weights, or `unsigned`
+ * ones in 0..127 (which take the one-instruction dot product where there is one).
  */
 @inline
-function accumulateBlock(a: usize, lo: v128, hi: v128, d: f32, unsigned: bool): void {
-  if (unsigned) accumulateSums(dotQuadsUnsigned(v128.load(a), lo), dotQuadsUnsigned(v128.load(a, 16), hi), d);
-  else accumulateSums(dotQuads(v128.load(a), lo), dotQuads(v128.load(a, 16), hi), d);
-}
-
-@inline
-function startBlocks(): void {
-  acc01 = f64x2.splat(0);
-  acc23 = f64x2.splat(0);
-  acc45 = f64x2.splat(0);
-  acc67 = f64x2.splat(0);
-}
-
-/** The 8 accumulators summed as ggml's hsum_float_8. */
-@inline
-function sumBlocks(): f32 {
-  const lo = v128.shuffle<f32>(f32x4.demote_f64x2_zero(acc01), f32x4.demote_f64x2_zero(acc23), 0, 1, 4, 5);
-  const hi = v128.shuffle<f32>(f32x4.demote_f64x2_zero(acc45), f32x4.demote_f64x2_zero(acc67), 0, 1, 4, 5);
-  return sumF32x8(lo, hi);
+function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool): v128 {
+  return fmaLanes(acc, unsigned ? dotQuadsUnsigned(v128.load(a), weights) : dotQuads(v128.load(a), weights), d);
 }
 
 /** Block scale of the weight (f16 at w) times the activation block's d. */
@@ -91,14 +57,23 @@ function blockScale(w: usize, a: usize): f32 {
   return f16ToF32(load<u16>(w)) * load<f32>(a, 32);
 }
 
+/** blockScale as an f64 splat, for fmaLanes. */
+@inline
+function blockScaleLanes(w: usize, a: usize): v128 {
+  return f64x2.splat(<f64>blockScale(w, a));
+}
+
 function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    accumulateBlock(a, v128.load(w, 2), v128.load(w, 18), blockScale(w, a), false);
+    const d = blockScaleLanes(w, a);
+    accLow = addProducts(accLow, a, v128.load(w, 2), d, false);
+    accHigh = addProducts(accHigh, a + 16, v128.load(w, 18), d, false);
     w += 34;
     a += Q8_BLOCK_BYTES;
   }
-  return sumBlocks();
+  return sumF32x8(accLow, accHigh);
 }
 
 /** Signed Q4_0 weights of a block: elements 0–15 (low nibbles) and 16–31 (high nibbles), minus 8. */
@@ -113,14 +88,17 @@ function q4_0High(qs: v128): v128 {
 }
 
 function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const qs = v128.load(w, 2);
-    accumulateBlock(a, q4_0Low(qs), q4_0High(qs), blockScale(w, a), false);
+    const d = blockScaleLanes(w, a);
+    accLow = addProducts(accLow, a, q4_0Low(qs), d, false);
+    accHigh = addProducts(accHigh, a + 16, q4_0High(qs), d, false);
     w += 18;
     a += Q8_BLOCK_BYTES;
   }
-  return sumBlocks();
+  return sumF32x8(accLow, accHigh);
 }
 
 /**
@@ -230,35 +208,42 @@ function rowScales4(w: usize, stride: usize): v128 {
 
 /** Q4_1 and Q5_1 add min·(activation block sum) per block, a scalar fused multiply-add of its own. */
 function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   let mins: f32 = 0;
   for (let b = 0; b < nb; b++) {
     mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
     const qs = v128.load(w, 4);
-    accumulateBlock(a, v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), blockScale(w, a), true);
+    const d = blockScaleLanes(w, a);
+    accLow = addProducts(accLow, a, v128.and(qs, LOW_NIBBLE), d, true);
+    accHigh = addProducts(accHigh, a + 16, i8x16.shr_u(qs, 4), d, true);
     w += 20;
     a += Q8_BLOCK_BYTES;
   }
-  return sumBlocks() + mins;
+  return sumF32x8(accLow, accHigh) + mins;
 }
 
 function dotQ5_0(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   const sixteen = i8x16.splat(16);
   for (let b = 0; b < nb; b++) {
     const high = load<u32>(w, 2);
     const qs = v128.load(w, 6);
     const lo = i8x16.sub(v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)), sixteen);
     const hi = i8x16.sub(v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)), sixteen);
-    accumulateBlock(a, lo, hi, blockScale(w, a), false);
+    const d = blockScaleLanes(w, a);
+    accLow = addProducts(accLow, a, lo, d, false);
+    accHigh = addProducts(accHigh, a + 16, hi, d, false);
     w += 22;
     a += Q8_BLOCK_BYTES;
   }
-  return sumBlocks();
+  return sumF32x8(accLow, accHigh);
 }
 
 function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   let mins: f32 = 0;
   for (let b = 0; b < nb; b++) {
     mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
@@ -266,11 +251,13 @@ function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
     const qs = v128.load(w, 8);
     const lo = v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0));
     const hi = v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16));
-    accumulateBlock(a, lo, hi, blockScale(w, a), true);
+    const d = blockScaleLanes(w, a);
+    accLow = addProducts(accLow, a, lo, d, true);
+    accHigh = addProducts(accHigh, a + 16, hi, d, true);
     w += 24;
     a += Q8_BLOCK_BYTES;
   }
-  return sumBlocks() + mins;
+  return sumF32x8(accLow, accHigh) + mins;
 }
 
 // ---- 256-element K-quant blocks × Q8_K activations ----
@@ -498,7 +485,8 @@ function q6Offsets(a: usize, scales: usize, first: i32): v128 {
  * 2m and 2m + 1), then d·lanes accumulated with fused multiply-adds and summed as hsum_float_8.
  */
 function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
-  startBlocks();
+  let accLow = f32x4.splat(0);
+  let accHigh = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     let sumLo = ZERO;
     let sumHi = ZERO;
@@ -515,11 +503,13 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
     }
     sumLo = i32x4.sub(sumLo, q6Offsets(a, scales, 0));
     sumHi = i32x4.sub(sumHi, q6Offsets(a, scales, 8));
-    accumulateSums(sumLo, sumHi, load<f32>(a, 320) * f16ToF32(load<u16>(w, 208)));
+    const d = f64x2.splat(<f64>(load<f32>(a, 320) * f16ToF32(load<u16>(w, 208))));
+    accLow = fmaLanes(accLow, sumLo, d);
+    accHigh = fmaLanes(accHigh, sumHi, d);
     w += 210;
     a += Q8K_BLOCK_BYTES;
   }
-  return sumBlocks();
+  return sumF32x8(accLow, accHigh);
 }
 
 const BITS_4_5: v128 = i8x16.splat(0x30);
