@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendError } from './backend';
 import { createBackend } from './create-backend';
-import { testGpu } from './webgpu/test-gpu';
+import { nodeGpu } from './webgpu/node-gpu';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -22,13 +22,13 @@ describe('createBackend', () => {
   });
 
   it('leaves a software adapter (SwiftShader) to an explicit choice', async () => {
-    vi.stubGlobal('navigator', { gpu: await testGpu() });
+    vi.stubGlobal('navigator', { gpu: await nodeGpu('software') });
     const auto = await createBackend('auto');
     expect(auto.description).toMatch(/^WASM SIMD, 1 thread \(the WebGPU adapter \(.+\) is software, slower than WASM\)$/);
     auto.backend.dispose();
     const chosen = await createBackend('webgpu');
     expect(chosen.backend.name).toBe('webgpu');
-    expect(chosen.description).toMatch(/^WebGPU \(.+, software\)$/);
+    expect(chosen.description).toMatch(/^WebGPU \(.+, software; per-row matvec, per-dim attention\)$/);
     chosen.backend.dispose();
   });
 });

@@ -35,7 +35,7 @@ export async function createBackend(choice: BackendChoice, options: CreateBacken
 
 async function createWebGpu(gpu: FoundAdapter, label: string): Promise<CreatedBackend> {
   const backend = await WebGpuBackend.create({ device: await requestFullDevice(gpu.adapter) });
-  return { backend, description: `WebGPU (${label})` };
+  return { backend, description: `WebGPU (${label}; ${backend.kernels})` };
 }
 
 async function createWasm(options: CreateBackendOptions, reason: string): Promise<CreatedBackend> {

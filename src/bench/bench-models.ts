@@ -24,6 +24,8 @@ export interface LlamaShape {
   nEmbd: number;
   nLayers: number;
   nHeads: number;
+  /** Grouped-query attention: fewer key/value heads than query heads (default: nHeads). */
+  nKvHeads?: number;
   nFf: number;
   nVocab: number;
   nCtx: number;
@@ -51,11 +53,12 @@ interface TensorSpec {
 
 /** The tensors of a Llama with this shape (untied output, no biases): embedding, layers, output norm, output. */
 export function llamaTensors(s: LlamaShape): TensorSpec[] {
+  const kvWidth = (s.nEmbd / s.nHeads) * (s.nKvHeads ?? s.nHeads);
   const layer = (i: number): TensorSpec[] => [
     { name: `blk.${i}.attn_norm.weight`, shape: [s.nEmbd] },
     { name: `blk.${i}.attn_q.weight`, shape: [s.nEmbd, s.nEmbd] },
-    { name: `blk.${i}.attn_k.weight`, shape: [s.nEmbd, s.nEmbd] },
-    { name: `blk.${i}.attn_v.weight`, shape: [s.nEmbd, s.nEmbd] },
+    { name: `blk.${i}.attn_k.weight`, shape: [s.nEmbd, kvWidth] },
+    { name: `blk.${i}.attn_v.weight`, shape: [s.nEmbd, kvWidth] },
     { name: `blk.${i}.attn_output.weight`, shape: [s.nEmbd, s.nEmbd] },
     { name: `blk.${i}.ffn_norm.weight`, shape: [s.nEmbd] },
     { name: `blk.${i}.ffn_gate.weight`, shape: [s.nEmbd, s.nFf] },
@@ -74,11 +77,16 @@ export function parameterCount(s: LlamaShape): number {
   return llamaTensors(s).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** The Llama hyperparameter metadata for this shape, followed by the tokenizer entries of `vocab`. */
-export function llamaMetadata(s: LlamaShape, name: string, vocab: GgufKV[]): GgufKV[] {
-  const tokens = vocab.find((e) => e.key === 'tokenizer.ggml.tokens')?.value;
-  const vocabSize = typeof tokens === 'object' ? tokens.items.length : 0;
-  if (vocabSize !== s.nVocab) throw new RangeError(`the borrowed vocabulary has ${vocabSize} tokens, the model shape asks for ${s.nVocab}`);
+/**
+ * The Llama hyperparameter metadata for this shape, followed by the tokenizer entries of `vocab` (llama.cpp needs
+ * them; our runtime runs token ids without a vocabulary, so the GPU benchmark passes none).
+ */
+export function llamaMetadata(s: LlamaShape, name: string, vocab?: GgufKV[]): GgufKV[] {
+  if (vocab) {
+    const tokens = vocab.find((e) => e.key === 'tokenizer.ggml.tokens')?.value;
+    const vocabSize = typeof tokens === 'object' ? tokens.items.length : 0;
+    if (vocabSize !== s.nVocab) throw new RangeError(`the borrowed vocabulary has ${vocabSize} tokens, the model shape asks for ${s.nVocab}`);
+  }
   if (s.nEmbd % s.nHeads !== 0) throw new RangeError(`width ${s.nEmbd} does not split into ${s.nHeads} heads`);
   const u32 = (key: string, value: number): GgufKV => ({ key, type: GgufValueType.U32, value });
   return [
@@ -90,10 +98,10 @@ export function llamaMetadata(s: LlamaShape, name: string, vocab: GgufKV[]): Ggu
     u32('llama.feed_forward_length', s.nFf),
     u32('llama.rope.dimension_count', s.nEmbd / s.nHeads),
     u32('llama.attention.head_count', s.nHeads),
-    u32('llama.attention.head_count_kv', s.nHeads),
+    u32('llama.attention.head_count_kv', s.nKvHeads ?? s.nHeads),
     { key: 'llama.attention.layer_norm_rms_epsilon', type: GgufValueType.F32, value: 1e-5 },
     u32('general.file_type', 0),
-    ...vocab.filter((e) => e.key.startsWith('tokenizer.')),
+    ...(vocab ?? []).filter((e) => e.key.startsWith('tokenizer.')),
   ];
 }
 

@@ -1,12 +1,19 @@
 // `npm run bench [-- --json] [-- --quick]`: throughput figures with the machine's memory
 // roofline beside them: quantization in Node, then the runtime in headless Chromium
-// beside wllama and native llama.cpp. Measure with this, not with timed tests.
+// beside wllama and native llama.cpp, then the WebGPU kernels in Node on SwiftShader
+// (on a machine with a GPU, src/bench/webgpu-main.ts measures model-sized shapes).
+// Measure with this, not with timed tests.
 
+import '../cli/raw-imports';
 import os from 'node:os';
+import { nodeGpu } from '../backend/webgpu/node-gpu';
 import { measureReadBandwidth } from './memory-bandwidth';
 import { benchQuantize, LLAMA_QUANTIZE_MB_PER_SECOND } from './quantize-bench';
 import { benchRuntime } from './runtime-bench';
 import { formatRuntimeReport } from './runtime-report';
+
+// After raw-imports: the kernels import WGSL with `?raw`.
+const { benchWebGpu, formatWebGpuReport, softwareBench } = await import('./webgpu-bench');
 
 const json = process.argv.includes('--json');
 const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };
@@ -14,9 +21,10 @@ const bandwidth = measureReadBandwidth();
 const threadCounts = [1, 2];
 const quantize = await benchQuantize(threadCounts);
 const runtime = await benchRuntime({ threadCounts, quick: process.argv.includes('--quick'), log: (line) => console.error(line) });
+const webgpuKernels = await benchWebGpu(await nodeGpu('software'), softwareBench((line) => console.error(line)));
 
 if (json) {
-  const report = { machine: { ...machine, loadAverage: os.loadavg() }, memoryReadGBps: bandwidth / 1e9, quantize, llamaQuantizeMbPerSecond: LLAMA_QUANTIZE_MB_PER_SECOND, runtime };
+  const report = { machine: { ...machine, loadAverage: os.loadavg() }, memoryReadGBps: bandwidth / 1e9, quantize, llamaQuantizeMbPerSecond: LLAMA_QUANTIZE_MB_PER_SECOND, runtime, webgpuKernels };
   console.log(JSON.stringify(report, null, 1));
 } else {
   const roofline = (mbPerSecond: number) => `${((mbPerSecond * 1e6 * 100) / bandwidth).toFixed(1)}%`;
@@ -42,4 +50,8 @@ if (json) {
   if (quantize.some((r) => !r.wasm)) console.log('* no WASM quantizer yet: the TS reference runs in the pool');
   console.log('\nruntime in headless Chromium; peers: wllama in the same page, native llama.cpp (node-llama-cpp)');
   console.log(formatRuntimeReport(runtime));
+  console.log('\nWebGPU kernels in Node (Dawn); a GPU run: npx tsx src/bench/webgpu-main.ts');
+  console.log(formatWebGpuReport(webgpuKernels));
 }
+// Dawn keeps the process alive otherwise.
+process.exit(0);

@@ -3,7 +3,7 @@
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { testGpu } from '../backend/webgpu/test-gpu';
+import { nodeGpu } from '../backend/webgpu/node-gpu';
 import { GpuDeviceError } from '../backend/webgpu/webgpu-backend';
 import { isWebGpuFailure, openModel } from './runtime';
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  const gpu = await testGpu();
+  const gpu = await nodeGpu('software');
   const stub = {
     async requestAdapter(options?: GPURequestAdapterOptions) {
       const adapter = await gpu.requestAdapter(options);

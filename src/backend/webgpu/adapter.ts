@@ -16,16 +16,25 @@ export async function findAdapter(): Promise<FoundAdapter | undefined> {
   const gpu = globalThis.navigator?.gpu;
   const adapter = await gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) return undefined;
-  const { vendor, architecture, description, isFallbackAdapter } = adapter.info;
-  const software = isFallbackAdapter || /swiftshader/i.test(`${vendor} ${architecture} ${description}`);
-  return { adapter, software, label: `${vendor} ${architecture}`.trim() || description || 'unknown GPU' };
+  const { vendor, architecture, description } = adapter.info;
+  return { adapter, software: isSoftwareAdapter(adapter.info), label: `${vendor} ${architecture}`.trim() || description || 'unknown GPU' };
 }
 
-/** A device with the adapter's largest storage buffer limits (the defaults are far lower: 128 MiB, 256 MiB). */
+/** Whether an adapter (or a device's adapter, `device.adapterInfo`) is a CPU implementation such as SwiftShader. */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  const { vendor, architecture, description, isFallbackAdapter } = info;
+  return isFallbackAdapter || /swiftshader/i.test(`${vendor} ${architecture} ${description}`);
+}
+
+/**
+ * A device with the adapter's largest storage buffer limits (the defaults are far lower: 128 MiB, 256 MiB), and
+ * the `subgroups` feature where the adapter has it (the GPU matrix-vector kernel sums with subgroupAdd).
+ */
 export async function requestFullDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   try {
     return await adapter.requestDevice({
       label: 'quantscope',
+      requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [],
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,

@@ -2,11 +2,15 @@
 // or token-group sizes: matmuls against the WASM backend (which rounds activations as llama.cpp does, like ours),
 // the rest against the dequantizers of src/quant and plain loops. Runs on SwiftShader: small shapes.
 
+import { openAsBlob } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readGguf } from '../../formats/gguf';
+import { LlamaModel } from '../../model/llama';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
 import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
-import { BackendError, type BackendBuffer } from '../backend';
+import { BackendError, type AttentionParams, type Backend, type BackendBuffer } from '../backend';
 import { ropeTable, WasmBackend } from '../wasm/wasm-backend';
 import { createTestDevice, uncapturedErrors } from './test-gpu';
 import { GpuDeviceError, WebGpuBackend } from './webgpu-backend';
@@ -214,43 +218,9 @@ describe('activation kernels', () => {
 
   it('attention is causal and grouped over the f16 cache', async () => {
     const params = { nHeads: 6, nKvHeads: 2, headDim: 24, scale: 1 / Math.sqrt(24) };
-    const kvDim = 48;
-    const cache = backend.createKvCache(2, 20, kvDim);
-    const prefix = 9;
-    const nTokens = 4;
-    const total = prefix + nTokens;
-    const keys = randomValues(total * kvDim, 10);
-    const values = randomValues(total * kvDim, 11);
-    // The cache holds f16 values.
-    const f16 = type('F16');
-    const cachedKeys = dequantize(f16, quantizeTensor(f16, keys, kvDim), keys.length);
-    const cachedValues = dequantize(f16, quantizeTensor(f16, values, kvDim), values.length);
-    const q = randomValues(nTokens * 6 * 24, 12);
-    backend.storeKv(cache, 1, upload(keys.subarray(0, prefix * kvDim)), upload(values.subarray(0, prefix * kvDim)), 0, prefix);
-    backend.storeKv(cache, 1, upload(keys.subarray(prefix * kvDim)), upload(values.subarray(prefix * kvDim)), prefix, nTokens);
-    const out = backend.createBuffer(q.length);
-    backend.attention(upload(q), cache, 1, out, prefix, nTokens, params);
-    const expected = new Float32Array(q.length);
-    for (let t = 0; t < nTokens; t++) {
-      for (let h = 0; h < 6; h++) {
-        const kvHead = Math.floor(h / 3);
-        const scores: number[] = [];
-        for (let p = 0; p <= prefix + t; p++) {
-          let dot = 0;
-          for (let i = 0; i < 24; i++) dot += q[(t * 6 + h) * 24 + i]! * cachedKeys[p * kvDim + kvHead * 24 + i]!;
-          scores.push(dot * params.scale);
-        }
-        const max = Math.max(...scores);
-        const weights = scores.map((s) => Math.exp(s - max));
-        const sum = weights.reduce((a, b) => a + b, 0);
-        for (let i = 0; i < 24; i++) {
-          let acc = 0;
-          weights.forEach((w, p) => (acc += w * cachedValues[p * kvDim + kvHead * 24 + i]!));
-          expected[(t * 6 + h) * 24 + i] = acc / sum;
-        }
-      }
-    }
-    expect(relativeError(await backend.read(out), expected)).toBeLessThan(1e-4);
+    // Stored in two steps: a prompt of 9, then the 4 tokens attending.
+    const { actual, expected } = await attentionAgainstReference(backend, params, 9, 4, { storeInSteps: true, seed: 10 });
+    expect(relativeError(actual, expected)).toBeLessThan(1e-4);
   });
 
   it('argmaxAsync finds the first largest value', async () => {
@@ -266,6 +236,217 @@ describe('activation kernels', () => {
     expect(() => backend.view(buffer, 2, 4)).toThrow(BackendError);
     expect(() => backend.add(buffer, backend.createBuffer(5), buffer)).toThrow(BackendError);
     expect(() => backend.add({ length: 4 }, buffer, buffer)).toThrow(BackendError);
+  });
+});
+
+/**
+ * `nTokens` queries at positions startPos … on `target`'s attention over random keys and values, and what a plain
+ * softmax over the f16-rounded cache gives.
+ */
+async function attentionAgainstReference(
+  target: Backend,
+  params: AttentionParams,
+  startPos: number,
+  nTokens: number,
+  { storeInSteps = false, seed = 0 } = {},
+): Promise<{ actual: Float32Array; expected: Float32Array }> {
+  const { nHeads, nKvHeads, headDim, scale } = params;
+  const kvDim = nKvHeads * headDim;
+  const total = startPos + nTokens;
+  const keys = randomValues(total * kvDim, seed);
+  const values = randomValues(total * kvDim, seed + 1);
+  const q = randomValues(nTokens * nHeads * headDim, seed + 2);
+  const send = (data: Float32Array) => {
+    const buffer = target.createBuffer(data.length);
+    target.write(buffer, data);
+    return buffer;
+  };
+  const cache = target.createKvCache(2, total + 3, kvDim);
+  const split = storeInSteps ? startPos : total;
+  if (split > 0) target.storeKv(cache, 1, send(keys.subarray(0, split * kvDim)), send(values.subarray(0, split * kvDim)), 0, split);
+  if (split < total) target.storeKv(cache, 1, send(keys.subarray(split * kvDim)), send(values.subarray(split * kvDim)), split, total - split);
+  const out = target.createBuffer(q.length);
+  target.attention(send(q), cache, 1, out, startPos, nTokens, params);
+  // The cache holds f16 values.
+  const f16 = type('F16');
+  const cachedKeys = dequantize(f16, quantizeTensor(f16, keys, kvDim), keys.length);
+  const cachedValues = dequantize(f16, quantizeTensor(f16, values, kvDim), values.length);
+  const expected = new Float32Array(q.length);
+  for (let t = 0; t < nTokens; t++) {
+    for (let h = 0; h < nHeads; h++) {
+      const kvHead = Math.floor(h / (nHeads / nKvHeads));
+      const query = q.subarray((t * nHeads + h) * headDim, (t * nHeads + h + 1) * headDim);
+      const scores: number[] = [];
+      for (let p = 0; p <= startPos + t; p++) {
+        let dot = 0;
+        for (let i = 0; i < headDim; i++) dot += query[i]! * cachedKeys[p * kvDim + kvHead * headDim + i]!;
+        scores.push(dot * scale);
+      }
+      const max = Math.max(...scores);
+      const weights = scores.map((s) => Math.exp(s - max));
+      const sum = weights.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < headDim; i++) {
+        let acc = 0;
+        weights.forEach((w, p) => (acc += w * cachedValues[p * kvDim + kvHead * headDim + i]!));
+        expected[(t * nHeads + h) * headDim + i] = acc / sum;
+      }
+    }
+  }
+  return { actual: await target.read(out), expected };
+}
+
+describe('kernel selection', () => {
+  it('runs the SwiftShader kernels on a software adapter by default', () => {
+    expect(backend.kernels).toBe('per-row matvec, per-dim attention');
+  });
+
+  it('rejects subgroups on a device without them', async () => {
+    const device = await createTestDevice({ subgroups: false });
+    await expect(WebGpuBackend.create({ device, subgroups: true })).rejects.toThrow(BackendError);
+    const shared = await WebGpuBackend.create({ device, matvec: 'cooperative', attention: 'split-k' });
+    expect(shared.kernels).toBe('cooperative matvec (workgroup memory), split-K attention');
+    shared.dispose();
+    device.destroy();
+  });
+});
+
+describe('the cooperative matvec (decoding on GPUs)', () => {
+  /** One backend per way of summing across the workgroup (subgroupAdd, workgroup memory), against the per-row kernel of `backend`. */
+  let variants: WebGpuBackend[] = [];
+  beforeAll(async () => {
+    expect(backend.device.features.has('subgroups')).toBe(true);
+    variants = await Promise.all([true, false].map((subgroups) => WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', subgroups })));
+    expect(variants.map((variant) => variant.kernels)).toEqual([
+      'cooperative matvec (subgroups), per-dim attention',
+      'cooperative matvec (workgroup memory), per-dim attention',
+    ]);
+  });
+  afterAll(() => variants.forEach((variant) => variant.dispose()));
+
+  /** The per-row kernel's products and each target's, of `rows` random rows of `cols` weights with `nTokens` tokens. */
+  async function products(traits: GgmlTypeTraits, rows: number, cols: number, nTokens: number, targets: WebGpuBackend[]) {
+    const values = randomValues(rows * cols, rows + cols);
+    const bytes = traits.id === 0 ? new Uint8Array(values.buffer) : quantizeTensor(traits, values, cols);
+    const info = { name: `${traits.name} ${rows}×${cols}`, type: traits, shape: [cols, rows] };
+    const x = randomValues(nTokens * cols, 3 * nTokens + cols);
+    const run = async (target: WebGpuBackend) => {
+      const input = target.createBuffer(x.length);
+      target.write(input, x);
+      const out = target.createBuffer(nTokens * rows);
+      target.matmul(target.uploadWeight(info, bytes), input, out, nTokens);
+      return target.read(out);
+    };
+    const expected = await run(backend);
+    const actual = await Promise.all(targets.map(run));
+    return { expected, actual };
+  }
+
+  // One token (one pipeline per type: SwiftShader compiles each in about half a second); more tokens below.
+  it.each(TYPES)('%s: 1, 37 and 300 rows of 1, 2 and 3 blocks match the per-row kernel', async (name) => {
+    const traits = type(name);
+    // Float rows of odd length leave a partial last piece and alternate the word alignment of F16 rows.
+    const lengths = traits.quantized ? [1, 2, 3].map((blocks) => blocks * traits.blockSize) : [32, 71, 96];
+    for (const [rows, cols] of [[1, lengths[0]!], [37, lengths[1]!], [300, lengths[2]!]] as const) {
+      const { expected, actual } = await products(traits, rows, cols, 1, variants);
+      for (const result of actual) expect(relativeError(result, expected), `${rows} × ${cols}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('takes 3 tokens of F16 rows of odd length, whose activation rows start off 4-value boundaries', async () => {
+    const { expected, actual } = await products(type('F16'), 37, 71, 3, variants);
+    for (const result of actual) expect(relativeError(result, expected)).toBeLessThan(1e-5);
+  });
+
+  it('writes each part of a weight split over buffers to its own rows', async () => {
+    // 68 bytes a Q8_0 row of 64: parts of 5 rows.
+    const split = await WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', maxWeightBufferBytes: 5 * 68 + 3 });
+    const { expected, actual } = await products(type('Q8_0'), 23, 64, 2, [split]);
+    expect(relativeError(actual[0]!, expected)).toBeLessThan(1e-5);
+    split.dispose();
+  });
+
+  it('matches the WASM backend on rows of 4096 Q4_0 weights', async () => {
+    const traits = type('Q4_0');
+    const [rows, cols, nTokens] = [37, 4096, 4];
+    const bytes = quantizeTensor(traits, randomValues(rows * cols, 41), cols);
+    const info = { name: 'wide', type: traits, shape: [cols, rows] };
+    const x = randomValues(nTokens * cols, 42);
+    const cpuX = cpu.createBuffer(x.length);
+    cpu.write(cpuX, x);
+    const cpuOut = cpu.createBuffer(nTokens * rows);
+    cpu.matmul(cpu.uploadWeight(info, bytes), cpuX, cpuOut, nTokens);
+    const expected = await cpu.read(cpuOut);
+    for (const target of variants) {
+      const input = target.createBuffer(x.length);
+      target.write(input, x);
+      const out = target.createBuffer(nTokens * rows);
+      target.matmul(target.uploadWeight(info, bytes), input, out, nTokens);
+      expect(relativeError(await target.read(out), expected)).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe('split-K attention (decoding on GPUs)', () => {
+  let splitK: WebGpuBackend;
+  beforeAll(async () => {
+    splitK = await WebGpuBackend.create({ device: backend.device, attention: 'split-k' });
+  });
+  afterAll(() => splitK.dispose());
+
+  // Context lengths around the chunk of 128 positions; several query tokens see different numbers of chunks.
+  it.each([
+    [64, 1, 1],
+    [64, 7, 1],
+    [128, 300, 1],
+    [64, 129, 1],
+    [128, 129, 1],
+    [64, 130, 3],
+  ])('head dim %i, %i positions, %i query tokens, 8 heads over 2 KV heads', async (headDim, positions, nTokens) => {
+    const params = { nHeads: 8, nKvHeads: 2, headDim, scale: 1 / Math.sqrt(headDim) };
+    const { actual, expected } = await attentionAgainstReference(splitK, params, positions - nTokens, nTokens, { seed: positions });
+    expect(relativeError(actual, expected)).toBeLessThan(1e-4);
+  });
+
+  it('falls back to the per-dim kernel for head dimensions it cannot take', async () => {
+    const params = { nHeads: 4, nKvHeads: 4, headDim: 30, scale: 0.2 };
+    const { actual, expected } = await attentionAgainstReference(splitK, params, 5, 1, { seed: 3 });
+    expect(relativeError(actual, expected)).toBeLessThan(1e-4);
+  });
+});
+
+describe('decoding whole models with the GPU kernels', () => {
+  const FIXTURES = '../shared/fixtures';
+  // F32 weights meet unrounded activations: the kernels differ only in the order of their sums. The Q4_K_M model's
+  // activations are rounded to 8 bits, where a last-bit difference can tip a rounding, so it gets more room.
+  it.each([
+    ['stories260K-F32', `${FIXTURES}/models/stories260K.gguf`, 1e-4],
+    ['random-llama-256x4-Q4_K_M', `${FIXTURES}/quant/random-llama-256x4/recipe/random-llama-256x4-Q4_K_M.gguf`, 2e-2],
+  ])('%s: token by token, the logits match the SwiftShader kernels', { timeout: 30_000 }, async (golden, model, maxRelL2) => {
+    const ref = JSON.parse(await readFile(`${FIXTURES}/golden/${golden}.ref.json`, 'utf8')) as { greedy: { prompt_ids: number[] } };
+    // A short prompt keeps SwiftShader's prefill quick; the steps after it are what these kernels run.
+    const prompt = ref.greedy.prompt_ids.slice(0, 5);
+    const tokens = ref.greedy.prompt_ids.slice(5, 8);
+    const blob = await openAsBlob(model);
+    const file = await readGguf(blob);
+    const gpuKernels = await WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', attention: 'split-k' });
+    const decode = async (target: WebGpuBackend) => {
+      const lm = await LlamaModel.load(blob, file, target, 64);
+      const cache = lm.createCache(64);
+      const steps = [await lm.forward(prompt, 0, cache, 'last')];
+      // Teacher-forced single-token steps: the decode kernels.
+      for (const [i, token] of tokens.entries()) steps.push(await lm.forward([token], prompt.length + i, cache, 'last'));
+      return steps;
+    };
+    const [expected, actual] = [await decode(backend), await decode(gpuKernels)];
+    actual.forEach((logits, step) => {
+      let [errSq, refSq] = [0, 0];
+      logits.forEach((v, i) => {
+        errSq += (v - expected[step]![i]!) ** 2;
+        refSq += expected[step]![i]! ** 2;
+      });
+      expect(Math.sqrt(errSq / refSq), `step ${step}`).toBeLessThan(maxRelL2);
+    });
+    gpuKernels.dispose();
   });
 });
 

@@ -4,11 +4,15 @@
 
 import activationsShader from '../../../shaders/activations.wgsl?raw';
 import argmaxShader from '../../../shaders/argmax.wgsl?raw';
+import attentionSplitShader from '../../../shaders/attention-split.wgsl?raw';
 import attentionShader from '../../../shaders/attention.wgsl?raw';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
 import elementwiseShader from '../../../shaders/elementwise.wgsl?raw';
 import embedShader from '../../../shaders/embed.wgsl?raw';
 import matmulShader from '../../../shaders/matmul.wgsl?raw';
+import matvecReduceSharedShader from '../../../shaders/matvec-reduce-shared.wgsl?raw';
+import matvecReduceSubgroupsShader from '../../../shaders/matvec-reduce-subgroups.wgsl?raw';
+import matvecShader from '../../../shaders/matvec.wgsl?raw';
 import normShader from '../../../shaders/norm.wgsl?raw';
 import ropeShader from '../../../shaders/rope.wgsl?raw';
 import { GgmlType, type GgmlTypeTraits } from '../../quant/types';
@@ -25,14 +29,21 @@ import {
 } from '../backend';
 import { checkCount, checkKvRange, checkVector, checkView, needLength, ownedBy, WEIGHT_TYPES, weightGeometry } from '../checks';
 import { ropeTable } from '../wasm/wasm-backend';
-import { findAdapter, requestFullDevice } from './adapter';
+import { findAdapter, isSoftwareAdapter, requestFullDevice } from './adapter';
 
 /** Workgroup size of every kernel. */
 const LANES = 64;
-/** Size of every kernel's uniform parameters at most (the attention kernel's ten words), rounded up. */
+/** Size of every kernel's uniform parameters at most (the split-K attention kernel's eleven words), rounded up. */
 const UNIFORM_BYTES = 48;
 /** Must match TOKENS_PER_GROUP in matmul.wgsl. */
 const MATMUL_TOKENS_PER_GROUP = 8;
+/** Batches of at most this many tokens (decoding) take the GPU kernels; longer ones (prefill) the per-row and per-dim ones. */
+const DECODE_MAX_TOKENS = 4;
+/** Must match ROWS_PER_WORKGROUP in matvec.wgsl. */
+const MATVEC_ROWS_PER_WORKGROUP = 4;
+/** Must match CHUNK and MAX_HEAD_DIM in attention-split.wgsl. */
+const ATTENTION_CHUNK = 128;
+const ATTENTION_SPLIT_MAX_HEAD_DIM = 256;
 
 /** Consecutive rows of a weight that fit one storage buffer binding. */
 interface WeightPart {
@@ -81,11 +92,29 @@ export class GpuDeviceError extends BackendError {
   }
 }
 
+/**
+ * Matrix-vector kernel of decoding steps: 'per-row' (matmul.wgsl, one invocation per output row, no barriers: for
+ * CPU-backed WebGPU such as SwiftShader) or 'cooperative' (matvec.wgsl, a workgroup per four rows reading the
+ * weights coalesced: for GPUs). Batches of more than DECODE_MAX_TOKENS tokens always take the per-row kernel.
+ */
+export type MatvecKernel = 'per-row' | 'cooperative';
+/**
+ * Attention kernel of decoding steps: 'per-dim' (attention.wgsl, one invocation per output value, for SwiftShader)
+ * or 'split-k' (attention-split.wgsl, flash decoding: a workgroup per chunk of positions, then a combine, for GPUs).
+ */
+export type AttentionKernel = 'per-dim' | 'split-k';
+
 export interface WebGpuBackendOptions {
-  /** A device to use (default: one from navigator.gpu with the adapter's largest buffer limits). */
+  /** A device to use (default: one from navigator.gpu with the adapter's largest buffer limits and its subgroups). */
   readonly device?: GPUDevice;
   /** Bytes per weight buffer at most (default: the device's binding and buffer limits); larger weights are split by rows. */
   readonly maxWeightBufferBytes?: number;
+  /** Default: 'cooperative' on hardware adapters, 'per-row' on software ones. */
+  readonly matvec?: MatvecKernel;
+  /** Default: 'split-k' on hardware adapters, 'per-dim' on software ones. */
+  readonly attention?: AttentionKernel;
+  /** Whether the cooperative matvec sums with subgroup operations (default: where the device has the `subgroups` feature). */
+  readonly subgroups?: boolean;
 }
 
 export class WebGpuBackend implements Backend {
@@ -93,8 +122,15 @@ export class WebGpuBackend implements Backend {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, { module: GPUShaderModule; layout: GPUBindGroupLayout }>();
   private encoder: GPUCommandEncoder | undefined;
+  /** The compute pass that dispatches are recorded into, ended by a copy or the submit. */
+  private pass: GPUComputePassEncoder | undefined;
   /** Table, token and intermediate buffers of the recorded ops, released once they are submitted. */
   private temporaries: GPUBuffer[] = [];
+  /**
+   * Intermediate buffers by use (rounded activations, attention chunks), each read only by the dispatch right after
+   * the one writing it: one buffer per use serves every op, grown when an op needs more.
+   */
+  private readonly scratchBuffers = new Map<string, GPUBuffer>();
   /** Uniform buffers of the recorded ops, and those free for reuse. */
   private uniformsInUse: GPUBuffer[] = [];
   private readonly freeUniforms: GPUBuffer[] = [];
@@ -107,21 +143,38 @@ export class WebGpuBackend implements Backend {
   private uploadChecks: Promise<GpuDeviceError | undefined>[] = [];
 
   private readonly maxWeightBufferBytes: number;
+  readonly matvecKernel: MatvecKernel;
+  readonly attentionKernel: AttentionKernel;
+  /** Whether the cooperative matvec sums with subgroupAdd. */
+  readonly subgroups: boolean;
+  /** Which kernels decoding steps run, for the UI and benchmarks, e.g. "cooperative matvec (subgroups), split-K attention". */
+  readonly kernels: string;
 
-  private constructor(readonly device: GPUDevice, maxWeightBufferBytes: number | undefined) {
+  private constructor(readonly device: GPUDevice, software: boolean, options: WebGpuBackendOptions) {
     const limits = device.limits;
     // Parts hold whole rows; shaders index them with 32-bit byte offsets.
-    this.maxWeightBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4, maxWeightBufferBytes ?? Infinity);
+    this.maxWeightBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4, options.maxWeightBufferBytes ?? Infinity);
+    this.matvecKernel = options.matvec ?? (software ? 'per-row' : 'cooperative');
+    this.attentionKernel = options.attention ?? (software ? 'per-dim' : 'split-k');
+    const hasSubgroups = device.features.has('subgroups');
+    if (options.subgroups && !hasSubgroups) throw new BackendError('subgroups were asked for, but the WebGPU device lacks the `subgroups` feature');
+    this.subgroups = options.subgroups ?? hasSubgroups;
+    const matvec = this.matvecKernel === 'cooperative' ? `cooperative matvec (${this.subgroups ? 'subgroups' : 'workgroup memory'})` : 'per-row matvec';
+    this.kernels = `${matvec}, ${this.attentionKernel === 'split-k' ? 'split-K attention' : 'per-dim attention'}`;
     void device.lost.then((info) => {
       this.failure ??= new GpuDeviceError(`WebGPU device lost: ${info.message || info.reason}`);
     });
   }
 
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-    if (options.device) return new WebGpuBackend(options.device, options.maxWeightBufferBytes);
+    if (options.device) {
+      // Browsers before 2025 lack device.adapterInfo: take such a device for a GPU.
+      const info = (options.device as Partial<GPUDevice>).adapterInfo;
+      return new WebGpuBackend(options.device, info !== undefined && isSoftwareAdapter(info), options);
+    }
     const found = await findAdapter();
     if (!found) throw new BackendError('WebGPU is not available here (no adapter)');
-    return new WebGpuBackend(await requestFullDevice(found.adapter), options.maxWeightBufferBytes);
+    return new WebGpuBackend(await requestFullDevice(found.adapter), found.software, options);
   }
 
   /**
@@ -223,7 +276,7 @@ export class WebGpuBackend implements Backend {
     const idBuffer = this.temporary(ids);
     for (const part of w.parts) {
       const params = new Uint32Array([w.cols, tokens.length, w.rowBytes, part.firstRow, part.rows, o.offset]);
-      this.dispatch(this.pipeline('embed', 'embed', w.info.type.id), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
+      this.dispatch(this.pipeline('embed', 'embed', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
     }
   }
 
@@ -234,15 +287,30 @@ export class WebGpuBackend implements Backend {
     checkCount('token count', nTokens);
     needLength(input, nTokens * w.cols, `${w.info.name} input`);
     needLength(o, nTokens * w.rows, `${w.info.name} output`);
-    const tokenGroups = Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP);
     const rounded = this.roundActivations(w.info.type, input, nTokens * w.cols);
+    const cooperative = this.matvecKernel === 'cooperative' && nTokens <= DECODE_MAX_TOKENS;
     this.writeOutput(o, [rounded], (target) => {
       for (const part of w.parts) {
-        const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
-        const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, rounded.offset, target.offset, w.rows, groupsX]);
-        this.dispatch(this.pipeline('matmul', 'matmul', w.info.type.id), [part.buffer, rounded.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, tokenGroups]);
+        if (cooperative) this.matvecPart(w, part, rounded, target, nTokens);
+        else this.matmulPart(w, part, rounded, target, nTokens);
       }
     });
+  }
+
+  /** matmul.wgsl: one invocation per (row, group of tokens). */
+  private matmulPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
+    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
+    const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
+    const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP)];
+    this.dispatch(this.pipeline('matmul', 'matmul', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer, this.uniform(params)], groups);
+  }
+
+  /** matvec.wgsl: one workgroup per MATVEC_ROWS_PER_WORKGROUP rows, every token of the batch at once. */
+  private matvecPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
+    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / MATVEC_ROWS_PER_WORKGROUP));
+    const params = new Uint32Array([part.rows, w.cols, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
+    const pipeline = this.pipeline(this.subgroups ? 'matvecSubgroups' : 'matvecShared', 'matvec', { WEIGHT_TYPE: w.info.type.id, TOKENS: nTokens });
+    this.dispatch(pipeline, [part.buffer, x.buffer, out.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
   }
 
   rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
@@ -309,10 +377,22 @@ export class WebGpuBackend implements Backend {
     const [bq, bo] = [this.buffer(q), this.buffer(out)];
     needLength(bq, nTokens * nHeads * headDim, 'queries');
     needLength(bo, nTokens * nHeads * headDim, 'attention output');
+    // The split-K kernel reads keys as quads and keeps the query in workgroup memory.
+    const splitK = this.attentionKernel === 'split-k' && nTokens <= DECODE_MAX_TOKENS && headDim % 4 === 0 && headDim <= ATTENTION_SPLIT_MAX_HEAD_DIM;
+    const chunks = Math.ceil((startPos + nTokens) / ATTENTION_CHUNK);
     this.writeOutput(bo, [bq], (target) => {
-      const params32 = new Uint32Array([nTokens, startPos, nHeads, nKvHeads, headDim, c.kvDim, 0, bq.offset, target.offset, layer * c.nCtx * c.kvDim]);
+      const params32 = new Uint32Array([nTokens, startPos, nHeads, nKvHeads, headDim, c.kvDim, 0, bq.offset, target.offset, layer * c.nCtx * c.kvDim, chunks]);
       new Float32Array(params32.buffer)[6] = scale;
-      this.dispatch(this.pipeline('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer, this.uniform(params32)], [Math.ceil(headDim / LANES), nHeads, nTokens]);
+      const outputGroups: [number, number, number] = [Math.ceil(headDim / LANES), nHeads, nTokens];
+      if (!splitK) {
+        this.dispatch(this.pipeline('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer, this.uniform(params32)], outputGroups);
+        return;
+      }
+      // Per chunk: headDim weighted value sums, a maximum and a sum of exponentials.
+      const partials = this.scratch('attention chunks', nTokens * nHeads * chunks * (headDim + 2));
+      const buffers = [bq.buffer, c.keys, c.values, partials, target.buffer, this.uniform(params32)];
+      this.dispatch(this.pipeline('attentionSplit', 'attention_chunk'), buffers, [chunks, nHeads, nTokens]);
+      this.dispatch(this.pipeline('attentionSplit', 'attention_combine'), buffers, outputGroups);
     });
   }
 
@@ -343,8 +423,7 @@ export class WebGpuBackend implements Backend {
     if (type.id === GgmlType.F32) return x;
     const mode = type.id === GgmlType.F16 ? 2 : type.id === GgmlType.BF16 ? 3 : type.blockSize === 256 ? 1 : 0;
     const block = type.quantized ? type.blockSize : 32;
-    const rounded = this.device.createBuffer({ label: 'rounded activations', size: align4(n * 4), usage: GPUBufferUsage.STORAGE });
-    this.temporaries.push(rounded);
+    const rounded = this.scratch('rounded activations', n);
     const [groupsX, groupsY] = this.spread(Math.ceil(n / block / LANES));
     const params = new Uint32Array([n, mode, block, x.offset, 0, groupsX]);
     this.dispatch(this.pipeline('activations', 'quantize_activations'), [x.buffer, rounded, this.uniform(params)], [groupsX, groupsY, 1]);
@@ -362,7 +441,7 @@ export class WebGpuBackend implements Backend {
       return;
     }
     const bytes = out.length * 4;
-    const temporary = this.device.createBuffer({ label: 'in-place output', size: align4(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const temporary = this.device.createBuffer({ label: 'in-place output', size: bufferSize(bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     this.temporaries.push(temporary);
     record(new GpuBuffer(temporary, 0, out.length));
     this.commands().copyBufferToBuffer(temporary, 0, out.buffer, out.offset * 4, bytes);
@@ -381,22 +460,30 @@ export class WebGpuBackend implements Backend {
       layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    const pass = this.commands().beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(...groups);
-    pass.end();
+    // One pass for consecutive dispatches: WebGPU still orders each dispatch's writes before the next one's reads.
+    this.pass ??= this.commands().beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(...groups);
   }
 
+  /** The command encoder, for commands outside compute passes (the open pass is ended first). */
   private commands(): GPUCommandEncoder {
     this.checkUsable();
+    this.endPass();
     this.encoder ??= this.device.createCommandEncoder({ label: 'forward pass' });
     return this.encoder;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
   }
 
   /** Sends the recorded ops to the GPU. */
   private submit(): void {
     if (!this.encoder) return;
+    this.endPass();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = undefined;
     for (const buffer of this.temporaries) buffer.destroy();
@@ -406,9 +493,9 @@ export class WebGpuBackend implements Backend {
     this.uniformsInUse = [];
   }
 
-  /** The pipeline of `entryPoint` in shaders/<file>.wgsl, compiled once. */
-  private pipeline(file: keyof typeof SHADERS, entryPoint: string, weightType?: number): GPUComputePipeline {
-    const key = `${file}:${entryPoint}:${weightType ?? ''}`;
+  /** The pipeline of `entryPoint` in the kernel source `file` (see SHADERS) with these override constants, compiled once. */
+  private pipeline(file: keyof typeof SHADERS, entryPoint: string, constants?: Record<string, number>): GPUComputePipeline {
+    const key = `${file}:${entryPoint}:${JSON.stringify(constants ?? {})}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       let compiled = this.modules.get(file);
@@ -423,7 +510,6 @@ export class WebGpuBackend implements Backend {
         };
         this.modules.set(file, compiled);
       }
-      const constants = weightType === undefined ? undefined : { WEIGHT_TYPE: weightType };
       pipeline = this.device.createComputePipeline({
         label: key,
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [compiled.layout] }),
@@ -446,7 +532,8 @@ export class WebGpuBackend implements Backend {
     if (bytes > max) throw new BackendError(`${label}: ${bytes} bytes exceed the device's storage buffer limit of ${max}`);
     const buffer = this.device.createBuffer({
       label,
-      size: align4(bytes),
+      // Whole 16-byte units where the limit leaves room (only the largest weight parts, never read as vec4s, do not).
+      size: Math.min(bufferSize(bytes), Math.floor(max / 4) * 4),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     this.owned.push(buffer);
@@ -485,6 +572,19 @@ export class WebGpuBackend implements Backend {
       tail.set(bytes.subarray(whole));
       this.device.queue.writeBuffer(buffer, whole, tail);
     }
+    return buffer;
+  }
+
+  /** The scratch buffer of `use` (see scratchBuffers), with room for `floats` values. */
+  private scratch(use: string, floats: number): GPUBuffer {
+    const size = bufferSize(floats * 4);
+    const current = this.scratchBuffers.get(use);
+    if (current && current.size >= size) return current;
+    // Recorded ops may still use the smaller one.
+    if (current) this.temporaries.push(current);
+    const buffer = this.device.createBuffer({ label: use, size, usage: GPUBufferUsage.STORAGE });
+    this.scratchBuffers.set(use, buffer);
+    this.owned.push(buffer);
     return buffer;
   }
 
@@ -536,6 +636,9 @@ type Binding = 'read' | 'write' | 'uniform';
  */
 const SHADERS = {
   matmul: { code: dequantShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  // `enable subgroups;` must open the module.
+  matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matvecShared: { code: matvecReduceSharedShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
   embed: { code: dequantShader + embedShader, bindings: ['read', 'read', 'write', 'uniform'] },
   norm: { code: normShader, bindings: ['read', 'read', 'write', 'uniform'] },
   rope: { code: ropeShader, bindings: ['read', 'write', 'uniform'] },
@@ -543,11 +646,13 @@ const SHADERS = {
   activations: { code: activationsShader, bindings: ['read', 'write', 'uniform'] },
   argmax: { code: argmaxShader, bindings: ['read', 'write', 'uniform'] },
   attention: { code: attentionShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
+  attentionSplit: { code: attentionSplitShader, bindings: ['read', 'read', 'read', 'write', 'write', 'uniform'] },
 } satisfies Record<string, { code: string; bindings: Binding[] }>;
 
 const BUFFER_BINDING_TYPES: Record<Binding, GPUBufferBindingType> = { read: 'read-only-storage', write: 'storage', uniform: 'uniform' };
 
-function align4(n: number): number {
-  return Math.max(4, Math.ceil(n / 4) * 4);
+/** Buffers come in whole 16-byte units: matvec.wgsl reads activations as vec4s, up to the last partial one. */
+function bufferSize(bytes: number): number {
+  return Math.max(16, Math.ceil(bytes / 16) * 16);
 }
 
