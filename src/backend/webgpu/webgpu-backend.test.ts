@@ -193,6 +193,20 @@ describe('activation kernels', () => {
     expect(relativeError(await backend.read(buffer), expected)).toBeLessThan(1e-5);
   });
 
+  it('keeps each dispatch its own parameters, over one bind group and past the first uniform buffer', async () => {
+    // 5000 dispatches before one submit: more than the first uniform buffer's slots, all over the same buffers.
+    const n = 40;
+    const ones = upload(new Float32Array(n).fill(1));
+    const sums = upload(new Float32Array(n));
+    for (let i = 0; i < 5000; i++) {
+      const offset = i % n;
+      backend.add(backend.view(sums, offset, 1), backend.view(ones, offset, 1), backend.view(sums, offset, 1));
+    }
+    const expected = Float32Array.from({ length: n }, (_, i) => Math.floor(5000 / n) + (i < 5000 % n ? 1 : 0));
+    expect(await backend.read(sums)).toEqual(expected);
+    expect(uncapturedErrors).toEqual([]);
+  });
+
   it.each([false, true])('rope rotates pairs (neox %s)', async (neox) => {
     const params = { nHeads: 3, headDim: 16, ropeDims: 12, freqBase: 10000, freqScale: 1, neox };
     const nTokens = 5;

@@ -35,6 +35,8 @@ import { findAdapter, isSoftwareAdapter, requestFullDevice } from './adapter';
 const LANES = 64;
 /** Size of every kernel's uniform parameters at most (the split-K attention kernel's eleven words), rounded up. */
 const UNIFORM_BYTES = 48;
+/** Parameter slots of the first uniform buffer: more than a forward pass of a 32-layer model records. */
+const INITIAL_UNIFORM_SLOTS = 2048;
 /** Must match TOKENS_PER_GROUP in matmul.wgsl. */
 const MATMUL_TOKENS_PER_GROUP = 8;
 /** Batches of at most this many tokens (decoding) take the GPU kernels; longer ones (prefill) the per-row and per-dim ones. */
@@ -119,7 +121,7 @@ export interface WebGpuBackendOptions {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly compiledKernels = new Map<string, Kernel>();
   private readonly modules = new Map<string, { module: GPUShaderModule; layout: GPUBindGroupLayout }>();
   private encoder: GPUCommandEncoder | undefined;
   /** The compute pass that dispatches are recorded into, ended by a copy or the submit. */
@@ -131,9 +133,19 @@ export class WebGpuBackend implements Backend {
    * the one writing it: one buffer per use serves every op, grown when an op needs more.
    */
   private readonly scratchBuffers = new Map<string, GPUBuffer>();
-  /** Uniform buffers of the recorded ops, and those free for reuse. */
-  private uniformsInUse: GPUBuffer[] = [];
-  private readonly freeUniforms: GPUBuffer[] = [];
+  /**
+   * Parameters of the recorded dispatches: one slot each in one uniform buffer, bound at a dynamic offset, so that one
+   * bind group serves every dispatch of a kernel over the same buffers (making one costs more than a small
+   * dispatch). The slots are filled in `uniformStaging` and uploaded at the submit.
+   */
+  private uniformBuffer!: GPUBuffer;
+  private uniformStaging!: Uint32Array;
+  private uniformSlotsUsed = 0;
+  private readonly uniformSlotBytes: number;
+  /** Bind groups by kernel source and buffers (see bindGroup). */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   /** Everything this backend created, destroyed by dispose. */
   private readonly owned: GPUBuffer[] = [];
   private disposed = false;
@@ -154,6 +166,8 @@ export class WebGpuBackend implements Backend {
     const limits = device.limits;
     // Parts hold whole rows; shaders index them with 32-bit byte offsets.
     this.maxWeightBufferBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4, options.maxWeightBufferBytes ?? Infinity);
+    this.uniformSlotBytes = Math.ceil(UNIFORM_BYTES / limits.minUniformBufferOffsetAlignment) * limits.minUniformBufferOffsetAlignment;
+    this.createUniformSlots(INITIAL_UNIFORM_SLOTS);
     this.matvecKernel = options.matvec ?? (software ? 'per-row' : 'cooperative');
     this.attentionKernel = options.attention ?? (software ? 'per-dim' : 'split-k');
     const hasSubgroups = device.features.has('subgroups');
@@ -250,7 +264,7 @@ export class WebGpuBackend implements Backend {
     checkCount('argmax length', b.length);
     const result = this.device.createBuffer({ label: 'argmax', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     this.temporaries.push(result);
-    this.dispatch(this.pipeline('argmax', 'argmax'), [b.buffer, result, this.uniform(new Uint32Array([b.length, b.offset]))], [1, 1, 1]);
+    this.dispatch(this.kernel('argmax', 'argmax'), [b.buffer, result], new Uint32Array([b.length, b.offset]), [1, 1, 1]);
     const [index] = new Uint32Array((await this.read(new GpuBuffer(result, 0, 1))).buffer);
     return index!;
   }
@@ -276,7 +290,7 @@ export class WebGpuBackend implements Backend {
     const idBuffer = this.temporary(ids);
     for (const part of w.parts) {
       const params = new Uint32Array([w.cols, tokens.length, w.rowBytes, part.firstRow, part.rows, o.offset]);
-      this.dispatch(this.pipeline('embed', 'embed', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, idBuffer, o.buffer, this.uniform(params)], [Math.ceil(w.cols / LANES), tokens.length, 1]);
+      this.dispatch(this.kernel('embed', 'embed', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, idBuffer, o.buffer], params, [Math.ceil(w.cols / LANES), tokens.length, 1]);
     }
   }
 
@@ -302,15 +316,15 @@ export class WebGpuBackend implements Backend {
     const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
     const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
     const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP)];
-    this.dispatch(this.pipeline('matmul', 'matmul', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer, this.uniform(params)], groups);
+    this.dispatch(this.kernel('matmul', 'matmul', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer], params, groups);
   }
 
   /** matvec.wgsl: one workgroup per MATVEC_ROWS_PER_WORKGROUP rows, every token of the batch at once. */
   private matvecPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
     const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / MATVEC_ROWS_PER_WORKGROUP));
     const params = new Uint32Array([part.rows, w.cols, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
-    const pipeline = this.pipeline(this.subgroups ? 'matvecSubgroups' : 'matvecShared', 'matvec', { WEIGHT_TYPE: w.info.type.id, TOKENS: nTokens });
-    this.dispatch(pipeline, [part.buffer, x.buffer, out.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
+    const kernel = this.kernel(this.subgroups ? 'matvecSubgroups' : 'matvecShared', 'matvec', { WEIGHT_TYPE: w.info.type.id, TOKENS: nTokens });
+    this.dispatch(kernel, [part.buffer, x.buffer, out.buffer], params, [groupsX, groupsY, 1]);
   }
 
   rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
@@ -324,7 +338,7 @@ export class WebGpuBackend implements Backend {
     this.writeOutput(o, [input], (target) => {
       const params = new Uint32Array([w.cols, input.offset, target.offset, 0, groupsX, rows]);
       new Float32Array(params.buffer)[3] = eps;
-      this.dispatch(this.pipeline('norm', 'rms_norm'), [w.parts[0]!.buffer, input.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
+      this.dispatch(this.kernel('norm', 'rms_norm'), [w.parts[0]!.buffer, input.buffer, target.buffer], params, [groupsX, groupsY, 1]);
     });
   }
 
@@ -354,8 +368,8 @@ export class WebGpuBackend implements Backend {
     checkCount('token count', nTokens);
     needLength(b, nTokens * nHeads * headDim, 'rope input');
     const table = this.temporary(ropeTable(nTokens, startPos, params));
-    const uniform = this.uniform(new Uint32Array([nTokens, nHeads, headDim, ropeDims, params.neox ? 1 : 0, b.offset]));
-    this.dispatch(this.pipeline('rope', 'rope'), [table, b.buffer, uniform], [Math.ceil(ropeDims / 2 / LANES), nHeads, nTokens]);
+    const uniform = new Uint32Array([nTokens, nHeads, headDim, ropeDims, params.neox ? 1 : 0, b.offset]);
+    this.dispatch(this.kernel('rope', 'rope'), [table, b.buffer], uniform, [Math.ceil(ropeDims / 2 / LANES), nHeads, nTokens]);
   }
 
   storeKv(cache: BackendKvCache, layer: number, k: BackendBuffer, v: BackendBuffer, startPos: number, nTokens: number): void {
@@ -385,14 +399,14 @@ export class WebGpuBackend implements Backend {
       new Float32Array(params32.buffer)[6] = scale;
       const outputGroups: [number, number, number] = [Math.ceil(headDim / LANES), nHeads, nTokens];
       if (!splitK) {
-        this.dispatch(this.pipeline('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer, this.uniform(params32)], outputGroups);
+        this.dispatch(this.kernel('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer], params32, outputGroups);
         return;
       }
       // Per chunk: headDim weighted value sums, a maximum and a sum of exponentials.
       const partials = this.scratch('attention chunks', nTokens * nHeads * chunks * (headDim + 2));
-      const buffers = [bq.buffer, c.keys, c.values, partials, target.buffer, this.uniform(params32)];
-      this.dispatch(this.pipeline('attentionSplit', 'attention_chunk'), buffers, [chunks, nHeads, nTokens]);
-      this.dispatch(this.pipeline('attentionSplit', 'attention_combine'), buffers, outputGroups);
+      const buffers = [bq.buffer, c.keys, c.values, partials, target.buffer];
+      this.dispatch(this.kernel('attentionSplit', 'attention_chunk'), buffers, params32, [chunks, nHeads, nTokens]);
+      this.dispatch(this.kernel('attentionSplit', 'attention_combine'), buffers, params32, outputGroups);
     });
   }
 
@@ -400,9 +414,9 @@ export class WebGpuBackend implements Backend {
     if (this.disposed) return;
     this.submit();
     this.disposed = true;
-    for (const buffer of [...this.owned, ...this.freeUniforms]) buffer.destroy();
+    for (const buffer of [...this.owned, this.uniformBuffer]) buffer.destroy();
     this.owned.length = 0;
-    this.freeUniforms.length = 0;
+    this.bindGroups.clear();
   }
 
   // ---- internals ----
@@ -411,7 +425,7 @@ export class WebGpuBackend implements Backend {
     const [groupsX, groupsY] = this.spread(Math.ceil(n / LANES));
     this.writeOutput(out, [a, b], (target) => {
       const params = new Uint32Array([n, a.offset, b.offset, target.offset, width, groupsX]);
-      this.dispatch(this.pipeline('elementwise', entryPoint), [a.buffer, b.buffer, target.buffer, this.uniform(params)], [groupsX, groupsY, 1]);
+      this.dispatch(this.kernel('elementwise', entryPoint), [a.buffer, b.buffer, target.buffer], params, [groupsX, groupsY, 1]);
     });
   }
 
@@ -426,7 +440,7 @@ export class WebGpuBackend implements Backend {
     const rounded = this.scratch('rounded activations', n);
     const [groupsX, groupsY] = this.spread(Math.ceil(n / block / LANES));
     const params = new Uint32Array([n, mode, block, x.offset, 0, groupsX]);
-    this.dispatch(this.pipeline('activations', 'quantize_activations'), [x.buffer, rounded, this.uniform(params)], [groupsX, groupsY, 1]);
+    this.dispatch(this.kernel('activations', 'quantize_activations'), [x.buffer, rounded], params, [groupsX, groupsY, 1]);
     return new GpuBuffer(rounded, 0, n);
   }
 
@@ -455,16 +469,41 @@ export class WebGpuBackend implements Backend {
     return [Math.ceil(groups / y), y];
   }
 
-  private dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], groups: [number, number, number]): void {
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+  /** Records a kernel over `buffers` (its storage bindings in order) with `params` as its uniform binding. */
+  private dispatch(kernel: Kernel, buffers: GPUBuffer[], params: Uint32Array, groups: [number, number, number]): void {
+    const offset = this.uniformSlot(params);
+    const bindGroup = this.bindGroup(kernel, buffers);
     // One pass for consecutive dispatches: WebGPU still orders each dispatch's writes before the next one's reads.
     this.pass ??= this.commands().beginComputePass();
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, bindGroup, [offset]);
     this.pass.dispatchWorkgroups(...groups);
+  }
+
+  /**
+   * The bind group of a kernel source's layout over `buffers` and the uniform slots, made once and kept, except
+   * over a temporary buffer (released at the submit).
+   */
+  private bindGroup(kernel: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
+    const entries = [...buffers, this.uniformBuffer];
+    const key = `${kernel.file}:${entries.map((buffer) => this.bufferId(buffer)).join(',')}`;
+    const kept = this.bindGroups.get(key);
+    if (kept) return kept;
+    const bindGroup = this.device.createBindGroup({
+      layout: kernel.layout,
+      entries: entries.map((buffer, binding) => ({ binding, resource: binding === buffers.length ? { buffer, size: UNIFORM_BYTES } : { buffer } })),
+    });
+    if (!buffers.some((buffer) => this.temporaries.includes(buffer))) this.bindGroups.set(key, bindGroup);
+    return bindGroup;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
   }
 
   /** The command encoder, for commands outside compute passes (the open pass is ended first). */
@@ -484,20 +523,18 @@ export class WebGpuBackend implements Backend {
   private submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.uploadUniformSlots();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = undefined;
     for (const buffer of this.temporaries) buffer.destroy();
     this.temporaries = [];
-    // A queue write issued from now on lands after the submitted commands have read the old contents.
-    this.freeUniforms.push(...this.uniformsInUse);
-    this.uniformsInUse = [];
   }
 
   /** The pipeline of `entryPoint` in the kernel source `file` (see SHADERS) with these override constants, compiled once. */
-  private pipeline(file: keyof typeof SHADERS, entryPoint: string, constants?: Record<string, number>): GPUComputePipeline {
-    const key = `${file}:${entryPoint}:${JSON.stringify(constants ?? {})}`;
-    let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
+  private kernel(file: keyof typeof SHADERS, entryPoint: string, constants?: Record<string, number>): Kernel {
+    const key = `${file}:${entryPoint}:${constants ? Object.entries(constants).join(';') : ''}`;
+    let kernel = this.compiledKernels.get(key);
+    if (!kernel) {
       let compiled = this.modules.get(file);
       if (!compiled) {
         const { code, bindings } = SHADERS[file];
@@ -505,19 +542,21 @@ export class WebGpuBackend implements Backend {
           module: this.device.createShaderModule({ label: `${file}.wgsl`, code }),
           layout: this.device.createBindGroupLayout({
             label: file,
-            entries: bindings.map((kind, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_BINDING_TYPES[kind] } })),
+            // The uniform parameters sit at a dynamic offset in one buffer (see uniformSlot).
+            entries: bindings.map((kind, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_BINDING_TYPES[kind], hasDynamicOffset: kind === 'uniform' } })),
           }),
         };
         this.modules.set(file, compiled);
       }
-      pipeline = this.device.createComputePipeline({
+      const pipeline = this.device.createComputePipeline({
         label: key,
         layout: this.device.createPipelineLayout({ bindGroupLayouts: [compiled.layout] }),
         compute: { module: compiled.module, entryPoint, constants },
       });
-      this.pipelines.set(key, pipeline);
+      kernel = { file, pipeline, layout: compiled.layout };
+      this.compiledKernels.set(key, kernel);
     }
-    return pipeline;
+    return kernel;
   }
 
   private checkUsable(): void {
@@ -598,13 +637,32 @@ export class WebGpuBackend implements Backend {
     return buffer;
   }
 
-  /** A uniform buffer holding `params` (at most UNIFORM_BYTES) for the ops recorded until the next submit. */
-  private uniform(params: Uint32Array): GPUBuffer {
-    const buffer =
-      this.freeUniforms.pop() ?? this.device.createBuffer({ label: 'params', size: UNIFORM_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(buffer, 0, params);
-    this.uniformsInUse.push(buffer);
-    return buffer;
+  /** Puts `params` (at most UNIFORM_BYTES) into the next uniform slot; returns the slot's byte offset. */
+  private uniformSlot(params: Uint32Array): number {
+    if ((this.uniformSlotsUsed + 1) * this.uniformSlotBytes > this.uniformBuffer.size) {
+      // The recorded dispatches keep the full buffer: fill it now, release it after the submit, go on in a larger one.
+      this.uploadUniformSlots();
+      this.temporaries.push(this.uniformBuffer);
+      this.createUniformSlots((2 * this.uniformBuffer.size) / this.uniformSlotBytes);
+    }
+    const offset = this.uniformSlotsUsed * this.uniformSlotBytes;
+    this.uniformStaging.set(params, offset / 4);
+    this.uniformSlotsUsed++;
+    return offset;
+  }
+
+  /** Writes the filled slots to the uniform buffer; queue writes land before the commands submitted after them. */
+  private uploadUniformSlots(): void {
+    if (this.uniformSlotsUsed === 0) return;
+    this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging.buffer, 0, this.uniformSlotsUsed * this.uniformSlotBytes);
+    this.uniformSlotsUsed = 0;
+  }
+
+  private createUniformSlots(slots: number): void {
+    const size = slots * this.uniformSlotBytes;
+    this.uniformBuffer = this.device.createBuffer({ label: 'kernel parameters', size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.uniformStaging = new Uint32Array(size / 4);
+    this.uniformSlotsUsed = 0;
   }
 
   private buffer(b: BackendBuffer): GpuBuffer {
@@ -629,6 +687,13 @@ export class WebGpuBackend implements Backend {
 }
 
 type Binding = 'read' | 'write' | 'uniform';
+
+/** A compiled entry point, with the bind group layout of its source. */
+interface Kernel {
+  readonly file: keyof typeof SHADERS;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
 
 /**
  * Kernel sources (the weight-reading kernels start with the dequantizers) and their bindings, in binding order:
