@@ -28,7 +28,7 @@ describe('createBackend', () => {
     auto.backend.dispose();
     const chosen = await createBackend('webgpu');
     expect(chosen.backend.name).toBe('webgpu');
-    expect(chosen.description).toMatch(/^WebGPU \(.+, software; per-row matvec, per-dim attention\)$/);
+    expect(chosen.description).toMatch(/^WebGPU \(.+, software; per-row matvec, per-row prefill, per-dim attention\)$/);
     chosen.backend.dispose();
   });
 });

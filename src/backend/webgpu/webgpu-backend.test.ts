@@ -311,18 +311,36 @@ async function attentionAgainstReference(
 
 describe('kernel selection', () => {
   it('runs the SwiftShader kernels on a software adapter by default', () => {
-    expect(backend.kernels).toBe('per-row matvec, per-dim attention');
+    expect(backend.kernels).toBe('per-row matvec, per-row prefill, per-dim attention');
   });
 
   it('rejects subgroups on a device without them', async () => {
     const device = await createTestDevice({ subgroups: false });
     await expect(WebGpuBackend.create({ device, subgroups: true })).rejects.toThrow(BackendError);
     const shared = await WebGpuBackend.create({ device, matvec: 'cooperative', attention: 'split-k' });
-    expect(shared.kernels).toBe('cooperative matvec (workgroup memory), split-K attention');
+    expect(shared.kernels).toBe('cooperative matvec (workgroup memory), per-row prefill, split-K attention');
     shared.dispose();
     device.destroy();
   });
 });
+
+/** The default backend's products (per-row kernels) and each target's, of `rows` random rows of `cols` weights with `nTokens` tokens. */
+async function products(traits: GgmlTypeTraits, rows: number, cols: number, nTokens: number, targets: WebGpuBackend[]) {
+  const values = randomValues(rows * cols, rows + cols);
+  const bytes = traits.id === 0 ? new Uint8Array(values.buffer) : quantizeTensor(traits, values, cols);
+  const info = { name: `${traits.name} ${rows}×${cols}`, type: traits, shape: [cols, rows] };
+  const x = randomValues(nTokens * cols, 3 * nTokens + cols);
+  const run = async (target: WebGpuBackend) => {
+    const input = target.createBuffer(x.length);
+    target.write(input, x);
+    const out = target.createBuffer(nTokens * rows);
+    target.matmul(target.uploadWeight(info, bytes), input, out, nTokens);
+    return target.read(out);
+  };
+  const expected = await run(backend);
+  const actual = await Promise.all(targets.map(run));
+  return { expected, actual };
+}
 
 describe('the cooperative matvec (decoding on GPUs)', () => {
   /** One backend per way of summing across the workgroup (subgroupAdd, workgroup memory), against the per-row kernel of `backend`. */
@@ -331,29 +349,11 @@ describe('the cooperative matvec (decoding on GPUs)', () => {
     expect(backend.device.features.has('subgroups')).toBe(true);
     variants = await Promise.all([true, false].map((subgroups) => WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', subgroups })));
     expect(variants.map((variant) => variant.kernels)).toEqual([
-      'cooperative matvec (subgroups), per-dim attention',
-      'cooperative matvec (workgroup memory), per-dim attention',
+      'cooperative matvec (subgroups), per-row prefill, per-dim attention',
+      'cooperative matvec (workgroup memory), per-row prefill, per-dim attention',
     ]);
   });
   afterAll(() => variants.forEach((variant) => variant.dispose()));
-
-  /** The per-row kernel's products and each target's, of `rows` random rows of `cols` weights with `nTokens` tokens. */
-  async function products(traits: GgmlTypeTraits, rows: number, cols: number, nTokens: number, targets: WebGpuBackend[]) {
-    const values = randomValues(rows * cols, rows + cols);
-    const bytes = traits.id === 0 ? new Uint8Array(values.buffer) : quantizeTensor(traits, values, cols);
-    const info = { name: `${traits.name} ${rows}×${cols}`, type: traits, shape: [cols, rows] };
-    const x = randomValues(nTokens * cols, 3 * nTokens + cols);
-    const run = async (target: WebGpuBackend) => {
-      const input = target.createBuffer(x.length);
-      target.write(input, x);
-      const out = target.createBuffer(nTokens * rows);
-      target.matmul(target.uploadWeight(info, bytes), input, out, nTokens);
-      return target.read(out);
-    };
-    const expected = await run(backend);
-    const actual = await Promise.all(targets.map(run));
-    return { expected, actual };
-  }
 
   // One token (one pipeline per type: SwiftShader compiles each in about half a second); more tokens below.
   it.each(TYPES)('%s: 1, 37 and 300 rows of 1, 2 and 3 blocks match the per-row kernel', async (name) => {
@@ -400,6 +400,19 @@ describe('the cooperative matvec (decoding on GPUs)', () => {
   });
 });
 
+describe('the tiled prefill matmul (GPUs)', () => {
+  it('matches the per-row kernel on batches and weights that do not fill its tiles, split over buffers', async () => {
+    // 288 bytes a Q4_K row of 512: parts of 67 and 63 rows.
+    const tiled = await WebGpuBackend.create({ device: backend.device, prefill: 'tiled', maxWeightBufferBytes: 67 * 288 + 3 });
+    expect(tiled.kernels).toBe('per-row matvec, tiled prefill, per-dim attention');
+    for (const [name, rows, cols, nTokens] of [['Q4_K', 130, 512, 70], ['F16', 5, 96, 5]] as const) {
+      const { expected, actual } = await products(type(name), rows, cols, nTokens, [tiled]);
+      expect(relativeError(actual[0]!, expected), name).toBeLessThan(1e-5);
+    }
+    tiled.dispose();
+  });
+});
+
 describe('split-K attention (decoding on GPUs)', () => {
   let splitK: WebGpuBackend;
   beforeAll(async () => {
@@ -437,12 +450,12 @@ describe('decoding whole models with the GPU kernels', () => {
     ['random-llama-256x4-Q4_K_M', `${FIXTURES}/quant/random-llama-256x4/recipe/random-llama-256x4-Q4_K_M.gguf`, 2e-2],
   ])('%s: token by token, the logits match the SwiftShader kernels', { timeout: 30_000 }, async (golden, model, maxRelL2) => {
     const ref = JSON.parse(await readFile(`${FIXTURES}/golden/${golden}.ref.json`, 'utf8')) as { greedy: { prompt_ids: number[] } };
-    // A short prompt keeps SwiftShader's prefill quick; the steps after it are what these kernels run.
+    // A short prompt (5 tokens: the prefill kernel) keeps SwiftShader quick; then single tokens: the decode kernels.
     const prompt = ref.greedy.prompt_ids.slice(0, 5);
     const tokens = ref.greedy.prompt_ids.slice(5, 8);
     const blob = await openAsBlob(model);
     const file = await readGguf(blob);
-    const gpuKernels = await WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', attention: 'split-k' });
+    const gpuKernels = await WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', attention: 'split-k', prefill: 'tiled' });
     const decode = async (target: WebGpuBackend) => {
       const lm = await LlamaModel.load(blob, file, target, 64);
       const cache = lm.createCache(64);

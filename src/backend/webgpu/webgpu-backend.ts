@@ -9,6 +9,7 @@ import attentionShader from '../../../shaders/attention.wgsl?raw';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
 import elementwiseShader from '../../../shaders/elementwise.wgsl?raw';
 import embedShader from '../../../shaders/embed.wgsl?raw';
+import matmulTiledShader from '../../../shaders/matmul-tiled.wgsl?raw';
 import matmulShader from '../../../shaders/matmul.wgsl?raw';
 import matvecReduceSharedShader from '../../../shaders/matvec-reduce-shared.wgsl?raw';
 import matvecReduceSubgroupsShader from '../../../shaders/matvec-reduce-subgroups.wgsl?raw';
@@ -41,6 +42,9 @@ const INITIAL_UNIFORM_SLOTS = 2048;
 const MATMUL_TOKENS_PER_GROUP = 8;
 /** Batches of at most this many tokens (decoding) take the GPU kernels; longer ones (prefill) the per-row and per-dim ones. */
 const DECODE_MAX_TOKENS = 4;
+/** Must match TILE_ROWS and TILE_TOKENS in matmul-tiled.wgsl. */
+const TILED_ROWS = 64;
+const TILED_TOKENS = 64;
 /** Must match ROWS_PER_WORKGROUP in matvec.wgsl. */
 const MATVEC_ROWS_PER_WORKGROUP = 4;
 /** Must match CHUNK and MAX_HEAD_DIM in attention-split.wgsl. */
@@ -97,7 +101,7 @@ export class GpuDeviceError extends BackendError {
 /**
  * Matrix-vector kernel of decoding steps: 'per-row' (matmul.wgsl, one invocation per output row, no barriers: for
  * CPU-backed WebGPU such as SwiftShader) or 'cooperative' (matvec.wgsl, a workgroup per four rows reading the
- * weights coalesced: for GPUs). Batches of more than DECODE_MAX_TOKENS tokens always take the per-row kernel.
+ * weights coalesced: for GPUs). Batches of more than DECODE_MAX_TOKENS tokens take the prefill kernel.
  */
 export type MatvecKernel = 'per-row' | 'cooperative';
 /**
@@ -105,6 +109,12 @@ export type MatvecKernel = 'per-row' | 'cooperative';
  * or 'split-k' (attention-split.wgsl, flash decoding: a workgroup per chunk of positions, then a combine, for GPUs).
  */
 export type AttentionKernel = 'per-dim' | 'split-k';
+/**
+ * Matrix-matrix kernel of prefill batches (more than DECODE_MAX_TOKENS tokens): 'per-row' (matmul.wgsl, for
+ * SwiftShader, where the tiled kernel's workgroup memory makes each pipeline compile for seconds) or 'tiled'
+ * (matmul-tiled.wgsl, 64 rows × 64 tokens per workgroup through workgroup memory, for GPUs).
+ */
+export type PrefillKernel = 'per-row' | 'tiled';
 
 export interface WebGpuBackendOptions {
   /** A device to use (default: one from navigator.gpu with the adapter's largest buffer limits and its subgroups). */
@@ -115,6 +125,8 @@ export interface WebGpuBackendOptions {
   readonly matvec?: MatvecKernel;
   /** Default: 'split-k' on hardware adapters, 'per-dim' on software ones. */
   readonly attention?: AttentionKernel;
+  /** Default: 'tiled' on hardware adapters, 'per-row' on software ones. */
+  readonly prefill?: PrefillKernel;
   /** Whether the cooperative matvec sums with subgroup operations (default: where the device has the `subgroups` feature). */
   readonly subgroups?: boolean;
 }
@@ -157,6 +169,7 @@ export class WebGpuBackend implements Backend {
   private readonly maxWeightBufferBytes: number;
   readonly matvecKernel: MatvecKernel;
   readonly attentionKernel: AttentionKernel;
+  readonly prefillKernel: PrefillKernel;
   /** Whether the cooperative matvec sums with subgroupAdd. */
   readonly subgroups: boolean;
   /** Which kernels decoding steps run, for the UI and benchmarks, e.g. "cooperative matvec (subgroups), split-K attention". */
@@ -169,12 +182,14 @@ export class WebGpuBackend implements Backend {
     this.uniformSlotBytes = Math.ceil(UNIFORM_BYTES / limits.minUniformBufferOffsetAlignment) * limits.minUniformBufferOffsetAlignment;
     this.createUniformSlots(INITIAL_UNIFORM_SLOTS);
     this.matvecKernel = options.matvec ?? (software ? 'per-row' : 'cooperative');
+    this.prefillKernel = options.prefill ?? (software ? 'per-row' : 'tiled');
     this.attentionKernel = options.attention ?? (software ? 'per-dim' : 'split-k');
     const hasSubgroups = device.features.has('subgroups');
     if (options.subgroups && !hasSubgroups) throw new BackendError('subgroups were asked for, but the WebGPU device lacks the `subgroups` feature');
     this.subgroups = options.subgroups ?? hasSubgroups;
     const matvec = this.matvecKernel === 'cooperative' ? `cooperative matvec (${this.subgroups ? 'subgroups' : 'workgroup memory'})` : 'per-row matvec';
-    this.kernels = `${matvec}, ${this.attentionKernel === 'split-k' ? 'split-K attention' : 'per-dim attention'}`;
+    const prefill = this.prefillKernel === 'tiled' ? 'tiled prefill' : 'per-row prefill';
+    this.kernels = `${matvec}, ${prefill}, ${this.attentionKernel === 'split-k' ? 'split-K attention' : 'per-dim attention'}`;
     void device.lost.then((info) => {
       this.failure ??= new GpuDeviceError(`WebGPU device lost: ${info.message || info.reason}`);
     });
@@ -302,13 +317,20 @@ export class WebGpuBackend implements Backend {
     needLength(input, nTokens * w.cols, `${w.info.name} input`);
     needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const rounded = this.roundActivations(w.info.type, input, nTokens * w.cols);
-    const cooperative = this.matvecKernel === 'cooperative' && nTokens <= DECODE_MAX_TOKENS;
+    const decoding = nTokens <= DECODE_MAX_TOKENS;
+    const record =
+      decoding && this.matvecKernel === 'cooperative' ? this.matvecPart : !decoding && this.prefillKernel === 'tiled' ? this.tiledPart : this.matmulPart;
     this.writeOutput(o, [rounded], (target) => {
-      for (const part of w.parts) {
-        if (cooperative) this.matvecPart(w, part, rounded, target, nTokens);
-        else this.matmulPart(w, part, rounded, target, nTokens);
-      }
+      for (const part of w.parts) record.call(this, w, part, rounded, target, nTokens);
     });
+  }
+
+  /** matmul-tiled.wgsl: one workgroup per tile of TILED_ROWS rows × TILED_TOKENS tokens. */
+  private tiledPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
+    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / TILED_ROWS));
+    const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
+    const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / TILED_TOKENS)];
+    this.dispatch(this.kernel('matmulTiled', 'matmul_tiled', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer], params, groups);
   }
 
   /** matmul.wgsl: one invocation per (row, group of tokens). */
@@ -701,6 +723,7 @@ interface Kernel {
  */
 const SHADERS = {
   matmul: { code: dequantShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matmulTiled: { code: dequantShader + matmulTiledShader, bindings: ['read', 'read', 'write', 'uniform'] },
   // `enable subgroups;` must open the module.
   matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
   matvecShared: { code: matvecReduceSharedShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
