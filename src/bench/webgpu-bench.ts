@@ -43,7 +43,7 @@ export interface WebGpuBenchOptions {
   /** Each timed loop runs until it has taken about this long. */
   targetMs: number;
   /** Kernel choices (default: the backend's own for this adapter). */
-  kernels?: Pick<WebGpuBackendOptions, 'matvec' | 'attention' | 'subgroups'>;
+  kernels?: Pick<WebGpuBackendOptions, 'matvec' | 'prefill' | 'attention' | 'subgroups'>;
   log: (line: string) => void;
 }
 

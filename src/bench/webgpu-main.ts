@@ -1,6 +1,6 @@
 // WebGPU benchmark on this machine's own GPU (Dawn in Node, Vulkan's choice of driver):
 //   npx tsx src/bench/webgpu-main.ts [--json] [--quick] [--software] [--matvec per-row|cooperative]
-//     [--attention per-dim|split-k] [--no-subgroups]
+//     [--prefill per-row|tiled] [--attention per-dim|split-k] [--no-subgroups]
 // Model-sized shapes (hardwareBench); `npm run bench` runs the small SwiftShader set (softwareBench), and so does
 // --software here.
 
@@ -27,8 +27,10 @@ function kernelChoices(): NonNullable<WebGpuBenchOptions['kernels']> {
     return i < 0 ? undefined : process.argv[i + 1];
   };
   const matvec = value('--matvec');
+  const prefill = value('--prefill');
   const attention = value('--attention');
   if (matvec !== undefined && matvec !== 'per-row' && matvec !== 'cooperative') throw new Error(`--matvec: per-row or cooperative, got ${matvec}`);
+  if (prefill !== undefined && prefill !== 'per-row' && prefill !== 'tiled') throw new Error(`--prefill: per-row or tiled, got ${prefill}`);
   if (attention !== undefined && attention !== 'per-dim' && attention !== 'split-k') throw new Error(`--attention: per-dim or split-k, got ${attention}`);
-  return { matvec, attention, ...(process.argv.includes('--no-subgroups') ? { subgroups: false } : {}) };
+  return { matvec, prefill, attention, ...(process.argv.includes('--no-subgroups') ? { subgroups: false } : {}) };
 }
