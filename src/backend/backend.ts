@@ -93,8 +93,85 @@ export interface Backend {
   /** Causal attention of nTokens query rows (positions startPos…) over the cache of one layer. */
   attention(q: BackendBuffer, cache: BackendKvCache, layer: number, out: BackendBuffer, startPos: number, nTokens: number, params: AttentionParams): void;
 
+  /**
+   * What sampling needs from a row of logits, without reading the row back: see TopValues; `topValuesOf` is the
+   * reference (and what the engine runs on the host for backends without this op). k ≥ 1 (larger than the row: all).
+   */
+  topK?(buffer: BackendBuffer, k: number, extraIds: readonly number[]): Promise<TopValues>;
+
   /** Releases everything this backend holds. */
   dispose(): void;
+}
+
+/** The softmax of a row is exp(v − max) / sumExp: log p(i) = v[i] − max − log(sumExp). */
+export interface SoftmaxNormalizer {
+  readonly max: number;
+  readonly sumExp: number;
+}
+
+/** The k largest values of a row, the values at some extra indices, and the row's softmax normalizer. */
+export interface TopValues extends SoftmaxNormalizer {
+  /** Indices of the k largest values: largest first, the lower index first on ties. */
+  readonly ids: Int32Array;
+  /** The values at `ids`. */
+  readonly values: Float32Array;
+  /** The values at the extra indices asked for, in their order. */
+  readonly extraValues: Float32Array;
+}
+
+/** Throws unless k is a positive integer (or Infinity: all) and every extra index lies in a row of n values. */
+export function checkTopRequest(n: number, k: number, extraIds: readonly number[]): void {
+  if (!(k === Infinity || (Number.isInteger(k) && k >= 1))) throw new BackendError(`top-k needs a positive integer k, got ${k}`);
+  for (const id of extraIds) if (!Number.isInteger(id) || id < 0 || id >= n) throw new BackendError(`index ${id} is outside a row of ${n} values`);
+}
+
+/** max and Σ exp(v − max) of `n` values of `row` from `offset`, the sum in double precision (as llama-perplexity). */
+export function softmaxNormalizer(row: ArrayLike<number>, offset = 0, n = row.length - offset): SoftmaxNormalizer {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, row[offset + i]!);
+  let sumExp = 0;
+  for (let i = 0; i < n; i++) sumExp += Math.exp(row[offset + i]! - max);
+  return { max, sumExp };
+}
+
+/** Backend.topK on the host, over a row that was read back (k = Infinity: every value, in order). */
+export function topValuesOf(row: Float32Array, k: number, extraIds: readonly number[]): TopValues {
+  checkTopRequest(row.length, k, extraIds);
+  const count = Math.min(k, row.length);
+  // Order of the result: larger value first, lower index first on ties.
+  const before = (a: number, b: number) => row[a]! > row[b]! || (row[a] === row[b] && a < b);
+  let ids: Int32Array;
+  if (count === row.length) {
+    ids = Int32Array.from(row.keys());
+  } else {
+    // A heap of the best `count` seen so far, the one ranked last at its root: O(n log k).
+    ids = new Int32Array(count);
+    const siftDown = (at: number) => {
+      for (;;) {
+        const left = 2 * at + 1;
+        if (left >= count) return;
+        const child = left + 1 < count && before(ids[left]!, ids[left + 1]!) ? left + 1 : left;
+        if (!before(ids[at]!, ids[child]!)) return;
+        [ids[at], ids[child]] = [ids[child]!, ids[at]!];
+        at = child;
+      }
+    };
+    for (let i = 0; i < count; i++) ids[i] = i;
+    for (let i = (count >> 1) - 1; i >= 0; i--) siftDown(i);
+    for (let i = count; i < row.length; i++) {
+      if (before(i, ids[0]!)) {
+        ids[0] = i;
+        siftDown(0);
+      }
+    }
+  }
+  ids.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  return {
+    ids,
+    values: Float32Array.from(ids, (id) => row[id]!),
+    extraValues: Float32Array.from(extraIds, (id) => row[id]!),
+    ...softmaxNormalizer(row),
+  };
 }
 
 /** Misuse of a backend: wrong handle, unsupported type, out-of-range sizes. */

@@ -1,16 +1,18 @@
 // Scoring token sequences: log-probabilities of each next token, and perplexity
 // computed exactly as llama-perplexity does it.
 
+import { softmaxNormalizer, type SoftmaxNormalizer } from '../backend/backend';
 import type { CausalLM } from '../model/model';
 import { EngineError } from './errors';
 
 /** log softmax(logits)[target], with the sum in double precision as llama-perplexity does. */
 export function logProbOf(logits: Float32Array, target: number, offset = 0, nVocab = logits.length - offset): number {
-  let max = -Infinity;
-  for (let i = 0; i < nVocab; i++) max = Math.max(max, logits[offset + i]!);
-  let sum = 0;
-  for (let i = 0; i < nVocab; i++) sum += Math.exp(logits[offset + i]! - max);
-  return logits[offset + target]! - max - Math.log(sum);
+  return logProbWith(logits[offset + target]!, softmaxNormalizer(logits, offset, nVocab));
+}
+
+/** log p of the token whose logit is `logit`, under the softmax of a row with this normalizer. */
+export function logProbWith(logit: number, { max, sumExp }: SoftmaxNormalizer): number {
+  return logit - max - Math.log(sumExp);
 }
 
 /**

@@ -2,11 +2,11 @@
 // back one token at a time until a stop token, the token budget or the end of
 // the context.
 
-import type { CausalLM } from '../model/model';
+import { forwardTop, type CausalLM } from '../model/model';
 import { EngineError } from './errors';
-import { logProbOf } from './evaluate';
+import { logProbWith } from './evaluate';
 import { KvCache } from './kv-cache';
-import { Sampler, type SamplingOptions } from './sampling';
+import { candidatesOf, Sampler, type SamplingOptions } from './sampling';
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most. */
@@ -49,21 +49,28 @@ export async function* generate(model: CausalLM, prompt: readonly number[], opti
   const cache = options.cache ?? new KvCache(model, nCtx);
   cache.clear();
   const history = [...prompt];
+  // Evaluates tokens and brings back only the logits the next draw needs (see Sampler.candidatesNeeded).
+  const evaluate = async (tokens: readonly number[]) => {
+    const { top, recent } = sampler.candidatesNeeded(history);
+    const found = await forwardTop(model, tokens, cache.length, cache.storage, top, recent);
+    cache.advance(tokens.length);
+    return { candidates: candidatesOf(found, recent), normalizer: found };
+  };
 
   const start = performance.now();
-  let logits = await model.forward(prompt, 0, cache.storage, 'last');
-  cache.advance(prompt.length);
+  let step = await evaluate(prompt);
   const promptMs = performance.now() - start;
 
   let generated = 0;
   while (generated < options.maxTokens) {
-    const token = sampler.sample(logits, history);
+    const { candidates, normalizer } = step;
+    const token = sampler.sampleCandidates(candidates, history);
+    const logit = candidates.logits[Array.prototype.indexOf.call(candidates.ids, token)]!;
     history.push(token);
     generated++;
-    yield { token, logProb: logProbOf(logits, token), position: cache.length };
+    yield { token, logProb: logProbWith(logit, normalizer), position: cache.length };
     if (stop.has(token) || cache.free === 0 || generated === options.maxTokens) break;
-    logits = await model.forward([token], cache.length, cache.storage, 'last');
-    cache.advance(1);
+    step = await evaluate([token]);
   }
   return { promptTokens: prompt.length, generatedTokens: generated, promptMs, generateMs: performance.now() - start - promptMs };
 }

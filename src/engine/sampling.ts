@@ -1,7 +1,10 @@
 // Choosing the next token from logits. The chain follows llama.cpp's default
 // order: repetition penalties → top-k → top-p → min-p → temperature → draw.
-// Temperature ≤ 0 means greedy (argmax, lowest id on ties).
+// Temperature ≤ 0 means greedy (argmax, lowest id on ties). One code path samples
+// a set of candidate logits: the whole row, or just the candidates a step needs
+// (so that a GPU can select them and read back only those).
 
+import type { TopValues } from '../backend/backend';
 import { EngineError } from './errors';
 
 export interface SamplingOptions {
@@ -33,11 +36,34 @@ export function createRng(seed: number): () => number {
   };
 }
 
-/** Index of the largest value (the first one on ties). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
+/**
+ * Raw logits of some tokens (ids[i] has logits[i]; ids distinct). Sampling a step needs the whole row, or the
+ * tokens `Sampler.candidatesNeeded` names: ranking by (logit desc, id asc) and penalizing only recent tokens, the
+ * top k after the penalty lie within the top k + (recent count) before it, together with the recent tokens.
+ */
+export interface CandidateLogits {
+  readonly ids: ArrayLike<number>;
+  readonly logits: ArrayLike<number>;
+}
+
+/** What a step must provide: the `top` largest logits (Infinity: every one) and the logits of `recent`. */
+export interface CandidateRequest {
+  readonly top: number;
+  readonly recent: readonly number[];
+}
+
+/** The candidates of a top-k selection: its ids, then the extra ids it does not already hold. */
+export function candidatesOf(top: TopValues, extraIds: readonly number[]): CandidateLogits {
+  const ids = Array.from(top.ids);
+  const logits = Array.from(top.values);
+  const held = new Set(ids);
+  extraIds.forEach((id, i) => {
+    if (held.has(id)) return;
+    held.add(id);
+    ids.push(id);
+    logits.push(top.extraValues[i]!);
+  });
+  return { ids, logits };
 }
 
 interface Candidate {
@@ -74,13 +100,30 @@ export class Sampler {
     this.random = createRng(options.seed ?? 0);
   }
 
-  /** Picks a token; `history` is the sequence so far (prompt included), used by the repetition penalty. */
+  /** Picks a token from a whole row of logits; `history` is the sequence so far (prompt included), used by the repetition penalty. */
   sample(logits: Float32Array, history: readonly number[] = []): number {
-    const penalized = this.applyRepeatPenalty(logits, history);
-    if (this.temperature <= 0) return argmax(penalized);
+    return this.sampleCandidates({ ids: Int32Array.from(logits.keys()), logits }, history);
+  }
 
-    let candidates: Candidate[] = Array.from(penalized, (logit, id) => ({ id, logit, p: 0 }));
-    candidates.sort((a, b) => b.logit - a.logit || a.id - b.id);
+  /** The logits the next draw needs, given the sequence so far (see CandidateLogits). */
+  candidatesNeeded(history: readonly number[]): CandidateRequest {
+    const recent = this.recentTokens(history);
+    if (this.temperature <= 0) return { top: 1 + recent.length, recent };
+    return { top: this.topK > 0 ? this.topK + recent.length : Infinity, recent };
+  }
+
+  /** Picks a token from the candidates `candidatesNeeded(history)` asked for (or from the whole row). */
+  sampleCandidates(logits: CandidateLogits, history: readonly number[]): number {
+    const recent = new Set(this.recentTokens(history));
+    let candidates: Candidate[] = Array.from(logits.ids, (id, i) => {
+      const logit = logits.logits[i]!;
+      return { id, logit: recent.has(id) ? this.penalize(logit) : logit, p: 0 };
+    });
+    // Larger logit first, lower id first on ties.
+    const byRank = (a: Candidate, b: Candidate) => b.logit - a.logit || a.id - b.id;
+    if (this.temperature <= 0) return candidates.reduce((best, c) => (byRank(c, best) < 0 ? c : best)).id;
+
+    candidates.sort(byRank);
     if (this.topK > 0) candidates = candidates.slice(0, this.topK);
     softmax(candidates, 1);
     if (this.topP < 1) {
@@ -108,16 +151,15 @@ export class Sampler {
     return candidates[candidates.length - 1]!.id;
   }
 
-  private applyRepeatPenalty(logits: Float32Array, history: readonly number[]): Float32Array {
-    if (this.repeatPenalty === 1 || this.repeatLastN === 0 || history.length === 0) return logits;
-    const out = logits.slice();
-    const recent = new Set(history.slice(-this.repeatLastN));
-    for (const id of recent) {
-      if (id < 0 || id >= out.length) continue;
-      const v = out[id]!;
-      out[id] = v > 0 ? v / this.repeatPenalty : v * this.repeatPenalty;
-    }
-    return out;
+  /** The distinct tokens the repetition penalty applies to. */
+  private recentTokens(history: readonly number[]): number[] {
+    if (this.repeatPenalty === 1 || this.repeatLastN === 0 || history.length === 0) return [];
+    return [...new Set(history.slice(-this.repeatLastN))];
+  }
+
+  /** A recent token's logit after the penalty, rounded to f32 like the logits. */
+  private penalize(logit: number): number {
+    return Math.fround(logit > 0 ? logit / this.repeatPenalty : logit * this.repeatPenalty);
   }
 }
 

@@ -8,7 +8,7 @@
 
 import { readTensorBytes, type GgufFile } from '../formats/gguf';
 import { GgmlType } from '../quant/types';
-import type { AttentionParams, Backend, BackendBuffer, BackendKvCache, BackendWeight, RopeParams } from '../backend/backend';
+import { topValuesOf, type AttentionParams, type Backend, type BackendBuffer, type BackendKvCache, type BackendWeight, type RopeParams, type TopValues } from '../backend/backend';
 import { ModelError } from './errors';
 import { readLlamaHparams, type LlamaHparams } from './hparams';
 import type { CausalLM, LoadOptions } from './model';
@@ -105,28 +105,47 @@ export class LlamaModel implements CausalLM {
   }
 
   async forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Promise<Float32Array> {
-    const n = tokens.length;
-    if (n === 0) throw new ModelError('forward needs at least one token');
-    if (!Number.isInteger(startPos) || startPos < 0 || startPos + n > cache.nCtx) {
-      throw new ModelError(`positions ${startPos}..${startPos + n - 1} do not fit a context of ${cache.nCtx}`);
-    }
+    if (outputs === 'last') return this.backend.read(this.recordPass(tokens, startPos, cache));
+    this.checkPositions(tokens.length, startPos, cache);
     const nVocab = this.hparams.nVocab;
-    const logits = new Float32Array((outputs === 'all' ? n : 1) * nVocab);
-    for (let first = 0; first < n; first += this.maxBatch) {
-      const batch = Array.prototype.slice.call(tokens, first, Math.min(n, first + this.maxBatch)) as number[];
-      const isLast = first + batch.length === n;
-      if (outputs === 'all') logits.set(await this.forwardBatch(batch, startPos + first, cache, batch.length), first * nVocab);
-      else if (isLast) logits.set(await this.forwardBatch(batch, startPos + first, cache, 1));
-      else await this.forwardBatch(batch, startPos + first, cache, 0);
+    const logits = new Float32Array(tokens.length * nVocab);
+    for (let first = 0; first < tokens.length; first += this.maxBatch) {
+      const batch = Array.prototype.slice.call(tokens, first, Math.min(tokens.length, first + this.maxBatch)) as number[];
+      logits.set(await this.backend.read(this.forwardBatch(batch, startPos + first, cache, batch.length)), first * nVocab);
     }
     return logits;
   }
 
+  async forwardTop(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, k: number, extraIds: readonly number[]): Promise<TopValues> {
+    const logits = this.recordPass(tokens, startPos, cache);
+    if (this.backend.topK && Number.isFinite(k)) return this.backend.topK(logits, k, extraIds);
+    return topValuesOf(await this.backend.read(logits), k, extraIds);
+  }
+
+  /** Records the passes over `tokens` (none read back); returns the backend buffer of the last token's logits. */
+  private recordPass(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache): BackendBuffer {
+    this.checkPositions(tokens.length, startPos, cache);
+    let last = 0;
+    while (last + this.maxBatch < tokens.length) last += this.maxBatch;
+    for (let first = 0; first < last; first += this.maxBatch) {
+      this.forwardBatch(Array.prototype.slice.call(tokens, first, first + this.maxBatch) as number[], startPos + first, cache, 0);
+    }
+    return this.forwardBatch(Array.prototype.slice.call(tokens, last) as number[], startPos + last, cache, 1);
+  }
+
+  private checkPositions(n: number, startPos: number, cache: BackendKvCache): void {
+    if (n === 0) throw new ModelError('forward needs at least one token');
+    if (!Number.isInteger(startPos) || startPos < 0 || startPos + n > cache.nCtx) {
+      throw new ModelError(`positions ${startPos}..${startPos + n - 1} do not fit a context of ${cache.nCtx}`);
+    }
+  }
+
   /**
-   * One pass over at most maxBatch tokens; returns the logits of its last `nOutputs` tokens. The ops are
-   * recorded on the backend and only the logits read back, so a GPU backend runs the pass as one submission.
+   * Records one pass over at most maxBatch tokens; returns the buffer that will hold the logits of its last
+   * `nOutputs` tokens (empty for none). Nothing is read back here: a GPU backend runs the pass as one submission
+   * when the caller reads the logits, or what it needs of them.
    */
-  private async forwardBatch(tokens: number[], startPos: number, cache: BackendKvCache, nOutputs: number): Promise<Float32Array> {
+  private forwardBatch(tokens: number[], startPos: number, cache: BackendKvCache, nOutputs: number): BackendBuffer {
     const b = this.backend;
     const { nEmbd, nFf, nHeads, nKvHeads, headDim, rmsEps, nVocab } = this.hparams;
     const n = tokens.length;
@@ -164,14 +183,14 @@ export class LlamaModel implements CausalLM {
       b.matmul(layer.down, gate, normed, n);
       b.add(x, normed, x);
     });
-    if (nOutputs === 0) return new Float32Array(0);
+    if (nOutputs === 0) return b.view(s.logits, 0, 0);
 
     const first = n - nOutputs;
     const outNormed = rows(s.normed, nEmbd, nOutputs);
     const logits = rows(s.logits, nVocab, nOutputs);
     b.rmsNorm(rows(s.x, nEmbd, nOutputs, first), this.outputNorm, outNormed, nOutputs, rmsEps);
     b.matmul(this.output, outNormed, logits, nOutputs);
-    return b.read(logits);
+    return logits;
   }
 
   private project(weight: BackendWeight, bias: BackendWeight | undefined, x: BackendBuffer, out: BackendBuffer, n: number): void {

@@ -1,7 +1,7 @@
 // What the engine needs from a loaded model, and loading one from a GGUF file.
 
 import { readGguf } from '../formats/gguf';
-import type { Backend, BackendKvCache } from '../backend/backend';
+import { topValuesOf, type Backend, type BackendKvCache, type TopValues } from '../backend/backend';
 import type { LlamaHparams } from './hparams';
 import { LlamaModel } from './llama';
 import type { LoadProgress } from './tensors';
@@ -21,6 +21,18 @@ export interface CausalLM {
    * token (tokens.length × nVocab, row-major).
    */
   forward(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, outputs: 'last' | 'all'): Promise<Float32Array>;
+  /**
+   * forward(…, 'last') reduced to what sampling needs, so that a GPU reads back only that: the k largest logits
+   * (k = Infinity: all), the logits of `extraIds` and the row's softmax normalizer (see Backend.topK). Models
+   * without it are served by `forwardTop` from the whole row.
+   */
+  forwardTop?(tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, k: number, extraIds: readonly number[]): Promise<TopValues>;
+}
+
+/** model.forwardTop, or the same selection on the host from forward(…, 'last'). */
+export async function forwardTop(model: CausalLM, tokens: ArrayLike<number>, startPos: number, cache: BackendKvCache, k: number, extraIds: readonly number[]): Promise<TopValues> {
+  if (model.forwardTop) return model.forwardTop(tokens, startPos, cache, k, extraIds);
+  return topValuesOf(await model.forward(tokens, startPos, cache, 'last'), k, extraIds);
 }
 
 export interface LoadOptions {

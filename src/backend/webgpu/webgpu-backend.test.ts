@@ -237,14 +237,6 @@ describe('activation kernels', () => {
     expect(relativeError(actual, expected)).toBeLessThan(1e-4);
   });
 
-  it('argmaxAsync finds the first largest value', async () => {
-    const values = randomValues(1000, 13);
-    values[77] = 5;
-    values[901] = 5;
-    expect(await backend.argmaxAsync(backend.view(upload(values), 3, 990))).toBe(74);
-    expect(await backend.argmaxAsync(upload(new Float32Array([-3, -1, -2])))).toBe(1);
-  });
-
   it('rejects foreign handles and bad sizes with BackendError', () => {
     const buffer = backend.createBuffer(4);
     expect(() => backend.view(buffer, 2, 4)).toThrow(BackendError);

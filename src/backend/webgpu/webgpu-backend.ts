@@ -3,7 +3,7 @@
 // submits it, so a whole forward pass is one command buffer.
 
 import activationsShader from '../../../shaders/activations.wgsl?raw';
-import argmaxShader from '../../../shaders/argmax.wgsl?raw';
+import attentionPrefillShader from '../../../shaders/attention-prefill.wgsl?raw';
 import attentionSplitShader from '../../../shaders/attention-split.wgsl?raw';
 import attentionShader from '../../../shaders/attention.wgsl?raw';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
@@ -16,16 +16,20 @@ import matvecReduceSubgroupsShader from '../../../shaders/matvec-reduce-subgroup
 import matvecShader from '../../../shaders/matvec.wgsl?raw';
 import normShader from '../../../shaders/norm.wgsl?raw';
 import ropeShader from '../../../shaders/rope.wgsl?raw';
+import topkShader from '../../../shaders/topk.wgsl?raw';
 import { GgmlType, type GgmlTypeTraits } from '../../quant/types';
 import {
   BackendError,
+  checkTopRequest,
   KV_BYTES_PER_VALUE,
+  topValuesOf,
   type AttentionParams,
   type Backend,
   type BackendBuffer,
   type BackendKvCache,
   type BackendWeight,
   type RopeParams,
+  type TopValues,
   type WeightInfo,
 } from '../backend';
 import { checkCount, checkKvRange, checkVector, checkView, needLength, ownedBy, WEIGHT_TYPES, weightGeometry } from '../checks';
@@ -50,6 +54,13 @@ const MATVEC_ROWS_PER_WORKGROUP = 4;
 /** Must match CHUNK and MAX_HEAD_DIM in attention-split.wgsl. */
 const ATTENTION_CHUNK = 128;
 const ATTENTION_SPLIT_MAX_HEAD_DIM = 256;
+/** Must match BLOCK_Q and the head dimensions attention-prefill.wgsl stages. */
+const ATTENTION_PREFILL_QUERIES = 16;
+const ATTENTION_PREFILL_MAX_HEAD_DIM = 256;
+/** Must match SLICE in topk.wgsl. */
+const TOPK_SLICE = 4096;
+/** The largest k that topK selects on the GPU (its cost grows with k × (slice + slices × k)). */
+const TOPK_MAX = 1024;
 
 /** Consecutive rows of a weight that fit one storage buffer binding. */
 interface WeightPart {
@@ -110,9 +121,10 @@ export type MatvecKernel = 'per-row' | 'cooperative';
  */
 export type AttentionKernel = 'per-dim' | 'split-k';
 /**
- * Matrix-matrix kernel of prefill batches (more than DECODE_MAX_TOKENS tokens): 'per-row' (matmul.wgsl, for
- * SwiftShader, where the tiled kernel's workgroup memory makes each pipeline compile for seconds) or 'tiled'
- * (matmul-tiled.wgsl, 64 rows × 64 tokens per workgroup through workgroup memory, for GPUs).
+ * Kernels of prefill batches (more than DECODE_MAX_TOKENS tokens): 'per-row' (matmul.wgsl and attention.wgsl, for
+ * SwiftShader, where workgroup memory makes each pipeline compile for seconds and barriers cost more than small
+ * rows) or 'tiled' (matmul-tiled.wgsl, 64 rows × 64 tokens per workgroup, and attention-prefill.wgsl, flash
+ * attention over blocks of 16 queries, both through workgroup memory: for GPUs).
  */
 export type PrefillKernel = 'per-row' | 'tiled';
 
@@ -273,15 +285,36 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  /** Greedy sampling on the GPU: the index of the largest value of `buffer` (the first on ties). */
-  async argmaxAsync(buffer: BackendBuffer): Promise<number> {
+
+
+  /**
+   * Backend.topK on the GPU (shaders/topk.wgsl): only k indices and values, the extra values and the normalizer come
+   * back. Each of its two passes takes k rounds over its candidates, so a k above TOPK_MAX reads the row back instead.
+   */
+  async topK(buffer: BackendBuffer, k: number, extraIds: readonly number[]): Promise<TopValues> {
     const b = this.buffer(buffer);
-    checkCount('argmax length', b.length);
-    const result = this.device.createBuffer({ label: 'argmax', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    this.temporaries.push(result);
-    this.dispatch(this.kernel('argmax', 'argmax'), [b.buffer, result], new Uint32Array([b.length, b.offset]), [1, 1, 1]);
-    const [index] = new Uint32Array((await this.read(new GpuBuffer(result, 0, 1))).buffer);
-    return index!;
+    checkCount('top-k row length', b.length);
+    checkTopRequest(b.length, k, extraIds);
+    const count = Math.min(k, b.length);
+    if (count > TOPK_MAX) return topValuesOf(await this.read(b), count, extraIds);
+    const slices = Math.ceil(b.length / TOPK_SLICE);
+    const partialWords = slices * (2 + 2 * Math.min(count, TOPK_SLICE));
+    const resultWords = 2 + 2 * count + extraIds.length;
+    const partial = this.device.createBuffer({ label: 'top-k slices', size: bufferSize(partialWords * 4), usage: GPUBufferUsage.STORAGE });
+    const result = this.device.createBuffer({ label: 'top-k', size: bufferSize(resultWords * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    this.temporaries.push(partial, result);
+    const buffers = [b.buffer, this.temporary(new Uint32Array(extraIds.length > 0 ? extraIds : [0])), partial, result];
+    const params = new Uint32Array([b.length, b.offset, count, slices, extraIds.length]);
+    this.dispatch(this.kernel('topk', 'select_slices'), buffers, params, [slices, 1, 1]);
+    this.dispatch(this.kernel('topk', 'merge_slices'), buffers, params, [1, 1, 1]);
+    const words = await this.read(new GpuBuffer(result, 0, resultWords));
+    return {
+      ids: new Int32Array(words.buffer, 2 * 4, count),
+      values: words.subarray(2 + count, 2 + 2 * count),
+      extraValues: words.subarray(2 + 2 * count),
+      max: words[0]!,
+      sumExp: words[1]!,
+    };
   }
 
   createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache {
@@ -413,13 +446,20 @@ export class WebGpuBackend implements Backend {
     const [bq, bo] = [this.buffer(q), this.buffer(out)];
     needLength(bq, nTokens * nHeads * headDim, 'queries');
     needLength(bo, nTokens * nHeads * headDim, 'attention output');
+    const decoding = nTokens <= DECODE_MAX_TOKENS;
     // The split-K kernel reads keys as quads and keeps the query in workgroup memory.
-    const splitK = this.attentionKernel === 'split-k' && nTokens <= DECODE_MAX_TOKENS && headDim % 4 === 0 && headDim <= ATTENTION_SPLIT_MAX_HEAD_DIM;
+    const splitK = decoding && this.attentionKernel === 'split-k' && headDim % 4 === 0 && headDim <= ATTENTION_SPLIT_MAX_HEAD_DIM;
+    const tiled = !decoding && this.prefillKernel === 'tiled' && headDim <= ATTENTION_PREFILL_MAX_HEAD_DIM;
     const chunks = Math.ceil((startPos + nTokens) / ATTENTION_CHUNK);
     this.writeOutput(bo, [bq], (target) => {
       const params32 = new Uint32Array([nTokens, startPos, nHeads, nKvHeads, headDim, c.kvDim, 0, bq.offset, target.offset, layer * c.nCtx * c.kvDim, chunks]);
       new Float32Array(params32.buffer)[6] = scale;
       const outputGroups: [number, number, number] = [Math.ceil(headDim / LANES), nHeads, nTokens];
+      if (tiled) {
+        const groups: [number, number, number] = [Math.ceil(nTokens / ATTENTION_PREFILL_QUERIES), nHeads, 1];
+        this.dispatch(this.kernel('attentionPrefill', 'attention_prefill'), [bq.buffer, c.keys, c.values, target.buffer], params32, groups);
+        return;
+      }
       if (!splitK) {
         this.dispatch(this.kernel('attention', 'attention'), [bq.buffer, c.keys, c.values, target.buffer], params32, outputGroups);
         return;
@@ -732,8 +772,10 @@ const SHADERS = {
   rope: { code: ropeShader, bindings: ['read', 'write', 'uniform'] },
   elementwise: { code: elementwiseShader, bindings: ['read', 'read', 'write', 'uniform'] },
   activations: { code: activationsShader, bindings: ['read', 'write', 'uniform'] },
-  argmax: { code: argmaxShader, bindings: ['read', 'write', 'uniform'] },
+  // Both entry points share the layout: row, extra indices, per-slice picks, result.
+  topk: { code: topkShader, bindings: ['read', 'read', 'write', 'write', 'uniform'] },
   attention: { code: attentionShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
+  attentionPrefill: { code: attentionPrefillShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
   attentionSplit: { code: attentionSplitShader, bindings: ['read', 'read', 'read', 'write', 'write', 'uniform'] },
 } satisfies Record<string, { code: string; bindings: Binding[] }>;
 
