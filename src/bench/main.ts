@@ -1,6 +1,7 @@
 // `npm run bench [-- --json] [-- --quick]`: throughput figures with the machine's memory
 // roofline beside them: quantization in Node, then the runtime in headless Chromium
-// beside wllama and native llama.cpp, then the WebGPU kernels in Node on SwiftShader
+// (WASM beside wllama and native llama.cpp, then our WebGPU backend in the same page),
+// then the WebGPU kernels in Node on SwiftShader
 // (on a machine with a GPU, src/bench/webgpu-main.ts measures model-sized shapes).
 // Measure with this, not with timed tests.
 
@@ -48,7 +49,7 @@ if (json) {
     console.log([name.padEnd(6), cell(r.referenceMbPerSecond.toFixed(1), 10), cell(kernel, 10), ...cells].join(' '));
   }
   if (quantize.some((r) => !r.wasm)) console.log('* no WASM quantizer yet: the TS reference runs in the pool');
-  console.log('\nruntime in headless Chromium; peers: wllama in the same page, native llama.cpp (node-llama-cpp)');
+  console.log('\nruntime in headless Chromium; peers: wllama in the same page, native llama.cpp (node-llama-cpp); then our WebGPU backend');
   console.log(formatRuntimeReport(runtime));
   console.log('\nWebGPU kernels in Node (Dawn); a GPU run: npx tsx src/bench/webgpu-main.ts');
   console.log(formatWebGpuReport(webgpuKernels));

@@ -1,5 +1,6 @@
 // The pure parts of the runtime benchmark: the fixed prompt, the bytes a decode
-// step reads, the roofline arithmetic, and the table that shows the results.
+// step reads, the roofline arithmetic, and the tables that show the results (the
+// WASM rows beside wllama and native llama.cpp, then the WebGPU rows).
 
 import type { Tokenizer } from '../tokenizer';
 
@@ -18,7 +19,14 @@ export interface EngineSpeed {
 export type EngineName = 'ours' | 'wllama' | 'native';
 const ENGINES: readonly EngineName[] = ['ours', 'wllama', 'native'];
 
+/** Our runtime's speed on WebGPU, where no thread count applies. */
+export type WebGpuSpeed = Omit<EngineSpeed, 'threadsUsed'>;
+
+/** One row of the runtime benchmark: our WASM backend at one thread count beside the peers, or our WebGPU backend. */
+export type RuntimeBenchRow = RuntimeBenchResult | WebGpuBenchResult;
+
 export interface RuntimeBenchResult {
+  backend: 'wasm';
   model: string;
   /** Quantization recipe or type, e.g. "Q4_K_M". */
   type: string;
@@ -40,6 +48,36 @@ export interface RuntimeBenchResult {
   native: EngineSpeed | null;
   /** Decode speed as a percentage of the roofline, per engine. */
   decodeRooflinePercent: Record<EngineName, number | null>;
+  notes: string[];
+}
+
+/** The WebGPU adapter our runtime's createBackend('webgpu') ran on. */
+export interface WebGpuAdapterSummary {
+  vendor: string;
+  architecture: string;
+  /** Often empty (SwiftShader leaves it so). */
+  description: string;
+  /** A CPU implementation such as SwiftShader: far slower than a GPU, so its runs are shortened. */
+  software: boolean;
+  /** createBackend's description of the backend: adapter and kernels. */
+  backend: string;
+}
+
+/** Our runtime on one model with the WebGPU backend (one row per model: threads do not apply). */
+export interface WebGpuBenchResult {
+  backend: 'webgpu';
+  model: string;
+  type: string;
+  promptTokens: number;
+  decodeTokens: number;
+  repeats: number;
+  fileBytes: number;
+  weightBytesPerToken: number;
+  /** null where the page has no WebGPU; `unavailableReason` says why. */
+  adapter: WebGpuAdapterSummary | null;
+  unavailableReason: string | null;
+  /** null where WebGPU is not available or the run failed; `notes` says why. */
+  ours: WebGpuSpeed | null;
   notes: string[];
 }
 
@@ -118,12 +156,22 @@ export function formatSpeed(value: number | null | undefined): string {
 
 function formatRatio(numerator: number | undefined, denominator: number | undefined): string {
   if (numerator === undefined || denominator === undefined || denominator <= 0) return '-';
-  return `${(numerator / denominator).toFixed(2)}×`;
+  const ratio = numerator / denominator;
+  // Two significant digits below 1, so that a far slower engine (WebGPU on SwiftShader) does not show as 0.00×.
+  return `${ratio < 1 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`;
 }
 
-const COLUMNS: { title: string; width: number; cell: (r: RuntimeBenchResult) => string }[] = [
-  { title: 'model', width: 12, cell: (r) => r.model },
-  { title: 'type', width: 7, cell: (r) => r.type },
+interface Column<Row> {
+  title: string;
+  width: number;
+  /** Names are left-aligned, numbers right-aligned. */
+  text?: true;
+  cell: (row: Row) => string;
+}
+
+const COLUMNS: Column<RuntimeBenchResult>[] = [
+  { title: 'model', width: 12, text: true, cell: (r) => r.model },
+  { title: 'type', width: 7, text: true, cell: (r) => r.type },
   { title: 'thr', width: 3, cell: (r) => String(r.threads) },
   { title: 'ours pp', width: 8, cell: (r) => formatSpeed(r.ours?.prefillTokensPerSecond) },
   { title: 'ours tg', width: 8, cell: (r) => formatSpeed(r.ours?.decodeTokensPerSecond) },
@@ -141,32 +189,100 @@ const COLUMNS: { title: string; width: number; cell: (r: RuntimeBenchResult) => 
   { title: 'native %', width: 8, cell: (r) => formatPercent(r.decodeRooflinePercent.native) },
 ];
 
+type Speeds = Pick<EngineSpeed, 'prefillTokensPerSecond' | 'decodeTokensPerSecond'>;
+
+/** A WebGPU row with our fastest WASM speeds on the same model and type beside it. */
+interface WebGpuRowWithWasm {
+  result: WebGpuBenchResult;
+  wasm: Speeds | undefined;
+}
+
+const WEBGPU_COLUMNS: Column<WebGpuRowWithWasm>[] = [
+  { title: 'backend', width: 7, text: true, cell: () => 'webgpu' },
+  { title: 'model', width: 12, text: true, cell: (r) => r.result.model },
+  { title: 'type', width: 7, text: true, cell: (r) => r.result.type },
+  { title: 'pp', width: 8, cell: (r) => formatSpeed(r.result.ours?.prefillTokensPerSecond) },
+  { title: 'tg', width: 8, cell: (r) => formatSpeed(r.result.ours?.decodeTokensPerSecond) },
+  { title: 'wasm pp', width: 8, cell: (r) => formatSpeed(r.wasm?.prefillTokensPerSecond) },
+  { title: 'wasm tg', width: 8, cell: (r) => formatSpeed(r.wasm?.decodeTokensPerSecond) },
+  { title: 'pp/wasm', width: 8, cell: (r) => formatRatio(r.result.ours?.prefillTokensPerSecond, r.wasm?.prefillTokensPerSecond) },
+  { title: 'tg/wasm', width: 8, cell: (r) => formatRatio(r.result.ours?.decodeTokensPerSecond, r.wasm?.decodeTokensPerSecond) },
+  { title: 'MB/tok', width: 7, cell: (r) => (r.result.weightBytesPerToken / 1e6).toFixed(1) },
+];
+
 function formatPercent(value: number | null): string {
   return value === null ? '-' : `${value.toFixed(1)}%`;
 }
 
-/** Cells padded to their columns: the two name columns left-aligned, numbers right-aligned. */
-function tableLine(cells: string[]): string {
-  return cells.map((c, i) => (i < 2 ? c.padEnd(COLUMNS[i]!.width) : c.padStart(COLUMNS[i]!.width))).join(' ');
+function tableLine<Row>(columns: readonly Column<Row>[], cells: readonly string[]): string {
+  return cells.map((c, i) => (columns[i]!.text ? c.padEnd(columns[i]!.width) : c.padStart(columns[i]!.width))).join(' ');
 }
 
-/** One result as a row of the table (for progress output). */
+function table<Row>(columns: readonly Column<Row>[], rows: readonly Row[], notes: readonly string[]): string {
+  const lines = [tableLine(columns, columns.map((c) => c.title)), ...rows.map((row) => tableLine(columns, columns.map((c) => c.cell(row))))];
+  // A note repeated by several rows (a skipped engine) is shown once.
+  return [...lines, ...[...new Set(notes)].map((n) => `note: ${n}`)].join('\n');
+}
+
+/** One WASM result as a row of the table (for progress output). */
 export function formatRuntimeRow(result: RuntimeBenchResult): string {
-  return tableLine(COLUMNS.map((c) => c.cell(result)));
+  return tableLine(COLUMNS, COLUMNS.map((c) => c.cell(result)));
 }
 
-/** The results as a text table (one row per model × type × threads), then the notes. */
+/** The WASM results as a text table (one row per model × type × threads), then the notes. */
 export function formatRuntimeTable(results: readonly RuntimeBenchResult[]): string {
-  const notes = [...new Set(results.flatMap((r) => r.notes))];
-  return [tableLine(COLUMNS.map((c) => c.title)), ...results.map(formatRuntimeRow), ...notes.map((n) => `note: ${n}`)].join('\n');
+  return table(COLUMNS, results, results.flatMap((r) => r.notes));
 }
 
-/** What was measured and how, the bandwidths, then the table. */
-export function formatRuntimeReport(results: readonly RuntimeBenchResult[]): string {
+/** Our fastest WASM prefill and decode (over the thread counts) on this model and type, if it ran. */
+function fastestWasm(wasmResults: readonly RuntimeBenchResult[], model: string, type: string): Speeds | undefined {
+  const speeds = wasmResults.filter((r) => r.model === model && r.type === type).flatMap((r) => (r.ours ? [r.ours] : []));
+  if (speeds.length === 0) return undefined;
+  return {
+    prefillTokensPerSecond: Math.max(...speeds.map((s) => s.prefillTokensPerSecond)),
+    decodeTokensPerSecond: Math.max(...speeds.map((s) => s.decodeTokensPerSecond)),
+  };
+}
+
+/** One WebGPU result as a row of its table, beside our fastest WASM speeds on the same model among `wasmResults`. */
+export function formatWebGpuRow(result: WebGpuBenchResult, wasmResults: readonly RuntimeBenchResult[] = []): string {
+  const row = { result, wasm: fastestWasm(wasmResults, result.model, result.type) };
+  return tableLine(WEBGPU_COLUMNS, WEBGPU_COLUMNS.map((c) => c.cell(row)));
+}
+
+/** "google swiftshader, software (WebGPU on the CPU)": vendor, architecture and description, and whether it is software. */
+export function formatAdapter(adapter: WebGpuAdapterSummary): string {
+  const name = [`${adapter.vendor} ${adapter.architecture}`.trim() || 'unknown adapter', adapter.description].filter(Boolean).join(', ');
+  return adapter.software ? `${name}, software (WebGPU on the CPU)` : name;
+}
+
+/**
+ * The WebGPU rows: how they ran, on which adapter, and a table beside our fastest WASM row of each model;
+ * or "webgpu: not available (reason)".
+ */
+export function formatWebGpuSection(results: readonly WebGpuBenchResult[], wasmResults: readonly RuntimeBenchResult[]): string {
+  const ran = results.find((r) => r.adapter);
+  if (!ran?.adapter) return `webgpu: not available (${results[0]?.unavailableReason ?? 'not measured'})`;
+  const shortened = ran.adapter.software ? ', shortened because the adapter is software' : '';
+  const rows = results.map((result) => ({ result, wasm: fastestWasm(wasmResults, result.model, result.type) }));
+  return [
+    `webgpu: our runtime on createBackend('webgpu') in a page worker, timed as ours above; one row per model (threads do not apply)`,
+    `adapter: ${formatAdapter(ran.adapter)}; backend: ${ran.adapter.backend}`,
+    `prompt ${ran.promptTokens} tokens (pp), then ${ran.decodeTokens} greedy decode steps (tg); best of ${ran.repeats}${shortened}`,
+    'wasm pp, wasm tg: our fastest WASM row of the same model and type (its own prompt length)',
+    '',
+    table(WEBGPU_COLUMNS, rows, results.flatMap((r) => r.notes)),
+  ].join('\n');
+}
+
+/** What was measured and how, the bandwidths, the WASM table, then the WebGPU rows. */
+export function formatRuntimeReport(rows: readonly RuntimeBenchRow[]): string {
+  const results = rows.filter((r) => r.backend === 'wasm');
+  const webgpu = rows.filter((r) => r.backend === 'webgpu');
   const first = results[0];
   if (!first) return 'no runtime results';
   const bandwidths = [...new Map(results.map((r) => [r.threads, r.memoryReadBytesPerSecond]))];
-  return [
+  const lines = [
     `prompt ${first.promptTokens} tokens (pp), then ${first.decodeTokens} greedy decode steps (tg); tokens per second, best of ${first.repeats}`,
     `memory read bandwidth in the page (WASM SIMD loop): ${bandwidths.map(([t, b]) => `${t}T ${(b / 1e9).toFixed(2)} GB/s`).join(', ')}`,
     'roof tg = that bandwidth ÷ weight bytes per token (MB/tok); % = decode speed as a share of roof tg',
@@ -176,5 +292,7 @@ export function formatRuntimeReport(results: readonly RuntimeBenchResult[]): str
     `earlier reference, llama-60M 1T tg (quieter machine): ${Object.entries(REFERENCE_DECODE_1T).map(([type, r]) => `${type} wllama ${r.wllama}, native ${r.native}`).join('; ')}`,
     '',
     formatRuntimeTable(results),
-  ].join('\n');
+  ];
+  if (webgpu.length > 0) lines.push('', formatWebGpuSection(webgpu, results));
+  return lines.join('\n');
 }

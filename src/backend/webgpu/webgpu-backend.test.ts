@@ -393,7 +393,8 @@ describe('the cooperative matvec (decoding on GPUs)', () => {
 });
 
 describe('the tiled prefill matmul (GPUs)', () => {
-  it('matches the per-row kernel on batches and weights that do not fill its tiles, split over buffers', async () => {
+  // SwiftShader compiles a pipeline with workgroup memory in about 1.5 s, longer on a busy machine.
+  it('matches the per-row kernel on batches and weights that do not fill its tiles, split over buffers', { timeout: 30_000 }, async () => {
     // 288 bytes a Q4_K row of 512: parts of 67 and 63 rows.
     const tiled = await WebGpuBackend.create({ device: backend.device, prefill: 'tiled', maxWeightBufferBytes: 67 * 288 + 3 });
     expect(tiled.kernels).toBe('per-row matvec, tiled prefill, per-dim attention');

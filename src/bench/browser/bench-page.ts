@@ -1,18 +1,18 @@
-// The bench page: measures our runtime (in a Worker), wllama (llama.cpp compiled
-// to WASM, in its own worker) and the memory read bandwidth, all in this page,
-// on request of the Node bench script (see protocol.ts).
+// The bench page: measures our runtime (in a Worker, on the WASM or the WebGPU
+// backend), wllama (llama.cpp compiled to WASM, in its own worker) and the memory
+// read bandwidth, all in this page, on request of the Node bench script (see protocol.ts).
 
 import { LoggerWithoutDebug, Wllama, type RawCompletionParams } from '@wllama/wllama';
 import wllamaWasmUrl from '@wllama/wllama/esm/wasm/wllama.wasm?url';
 import type { EngineSpeed } from '../runtime-report';
-import type { RuntimeBenchApi, SpeedRequest, WorkerReply, WorkerRequest } from './protocol';
+import type { RuntimeBenchApi, SpeedRequest, WorkerReply, WorkerRequest, WorkerValue } from './protocol';
 
 /** Bytes read per bandwidth measurement, in all threads together: far larger than the caches. */
 const BANDWIDTH_BYTES = 256 << 20;
 const BANDWIDTH_REPEATS = 5;
 
 /** Runs one request on a fresh bench worker and ends the worker. */
-function inWorker<T extends EngineSpeed | number>(message: WorkerRequest): Promise<T> {
+function inWorker<T extends WorkerValue>(message: WorkerRequest): Promise<T> {
   const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });
   return new Promise<T>((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<WorkerReply>) => {
@@ -77,7 +77,9 @@ async function bandwidth(threads: number): Promise<number> {
 }
 
 const api: RuntimeBenchApi = {
-  ours: (request) => inWorker<EngineSpeed>({ kind: 'ours', request }),
+  ours: (request) => inWorker({ kind: 'ours', request }),
+  webgpu: (request) => inWorker({ kind: 'webgpu', request }),
+  webgpuAdapter: () => inWorker({ kind: 'webgpu-adapter' }),
   wllama: benchWllama,
   bandwidth,
   crossOriginIsolated: self.crossOriginIsolated,

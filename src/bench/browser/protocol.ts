@@ -1,25 +1,37 @@
 // What the Node bench script asks the bench page for, and what comes back.
 // The page exposes `window.runtimeBench` (see bench-page.ts); Playwright calls it.
 
-import type { EngineSpeed } from '../runtime-report';
+import type { EngineSpeed, WebGpuAdapterSummary, WebGpuSpeed } from '../runtime-report';
 
-export interface SpeedRequest {
+/** One model, prompt and decode length to measure. */
+export interface GenerationRequest {
   /** URL of the GGUF file, served by the same dev server. */
   url: string;
-  threads: number;
   /** Token ids of the prompt (BOS first), evaluated as one prefill. */
   prompt: number[];
-  /** The prompt as text, for engines that tokenize it themselves (wllama); it encodes to `prompt`. */
-  promptText: string;
   /** Greedy decode steps after the prompt. */
   decodeTokens: number;
   /** Timed runs; the best is kept. */
   repeats: number;
 }
 
+/** A request for the CPU engines (our WASM backend, wllama), which run on `threads` threads. */
+export interface SpeedRequest extends GenerationRequest {
+  threads: number;
+  /** The prompt as text, for engines that tokenize it themselves (wllama); it encodes to `prompt`. */
+  promptText: string;
+}
+
+/** The page's WebGPU adapter as our runtime finds it, or why there is none. */
+export type WebGpuProbe = { available: true; adapter: WebGpuAdapterSummary } | { available: false; reason: string };
+
 export interface RuntimeBenchApi {
-  /** Our runtime (loadModel + WasmBackend + generate) in a Worker. */
+  /** Our runtime (createBackend('wasm') + loadModel + generate) in a Worker. */
   ours(request: SpeedRequest): Promise<EngineSpeed>;
+  /** Our runtime on createBackend('webgpu'), in a Worker like `ours`. */
+  webgpu(request: GenerationRequest): Promise<WebGpuSpeed>;
+  /** The WebGPU adapter a worker of this page gets. */
+  webgpuAdapter(): Promise<WebGpuProbe>;
   /** wllama (llama.cpp compiled to WASM), CPU only, on the same file. */
   wllama(request: SpeedRequest): Promise<EngineSpeed>;
   /** Memory read bandwidth in bytes per second, with `threads` workers reading at once. */
@@ -31,6 +43,8 @@ export interface RuntimeBenchApi {
 /** Messages to bench.worker.ts. */
 export type WorkerRequest =
   | { kind: 'ours'; request: SpeedRequest }
+  | { kind: 'webgpu'; request: GenerationRequest }
+  | { kind: 'webgpu-adapter' }
   | {
     kind: 'bandwidth';
     bytes: number;
@@ -40,4 +54,7 @@ export type WorkerRequest =
     parties: number;
   };
 
-export type WorkerReply = { ok: true; value: EngineSpeed | number } | { ok: false; error: string };
+/** What a bench worker measured or found. */
+export type WorkerValue = EngineSpeed | WebGpuSpeed | WebGpuProbe | number;
+
+export type WorkerReply = { ok: true; value: WorkerValue } | { ok: false; error: string };
