@@ -6,7 +6,7 @@
 import { JOB_ELEMENTS } from '../quant/quantize-model';
 import { startRowsPool } from '../quant/quantize-pool';
 import { quantizeTensor } from '../quant/quantize';
-import { GgmlType, ggmlTypeByName } from '../quant/types';
+import { GgmlType, ggmlTypeNamed } from '../quant/types';
 import { loadWasmQuantizer, type WasmQuantizer } from '../quant/wasm-quantize';
 
 export const QUANT_BENCH_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'F16', 'BF16'];
@@ -58,7 +58,7 @@ function mbPerSecond(elements: number, ms: number): number {
 
 /** The TS reference on `elements` values in rows of `rowLength`, after a short warm-up of the JIT. */
 function benchReference(name: string, weights: Float32Array, rowLength: number): number {
-  const type = ggmlTypeByName(name)!;
+  const type = ggmlTypeNamed(name);
   quantizeTensor(type, weights.subarray(0, rowLength * 8), rowLength);
   const t0 = performance.now();
   quantizeTensor(type, weights, rowLength);
@@ -67,7 +67,7 @@ function benchReference(name: string, weights: Float32Array, rowLength: number):
 
 /** The WASM quantizer on the whole buffer, after a warm-up: the kernel without the pool path's reading and checks. */
 function benchKernel(wasm: WasmQuantizer, name: string, weights: Float32Array): number | undefined {
-  const type = ggmlTypeByName(name)!;
+  const type = ggmlTypeNamed(name);
   if (!wasm.supports(type)) return undefined;
   wasm.quantize(type, weights.subarray(0, JOB_ELEMENTS));
   const t0 = performance.now();
@@ -94,7 +94,7 @@ async function benchPool(names: string[], weights: Float32Array, rowLength: numb
   try {
     const results: number[] = [];
     for (const name of names) {
-      const type = ggmlTypeByName(name)!.id;
+      const type = ggmlTypeNamed(name).id;
       await Promise.all(jobs(type, rowsPerJob * threads).map((job) => pool.run(job))); // warm-up: one job per thread
       const timed = jobs(type, weights.length / rowLength);
       const t0 = performance.now();
@@ -120,7 +120,7 @@ export async function benchQuantize(threadCounts = [1, 2], types = QUANT_BENCH_T
   return types.map((type, i) => ({
     type,
     referenceMbPerSecond: benchReference(type, weights.subarray(0, referenceElements), rowLength),
-    wasm: wasm.supports(ggmlTypeByName(type)!),
+    wasm: wasm.supports(ggmlTypeNamed(type)),
     kernelMbPerSecond: benchKernel(wasm, type, weights),
     poolMbPerSecond: Object.fromEntries(threadCounts.map((threads) => [threads, pool[threads]![i]!])),
   }));

@@ -15,7 +15,7 @@ import { generateAll } from '../engine/generate';
 import { writeGguf } from '../formats/gguf-writer';
 import { loadModel } from '../model/model';
 import { quantizeRow } from '../quant/quantize';
-import { ggmlType, ggmlTypeByName, tensorBytes, type GgmlTypeTraits } from '../quant/types';
+import { GgmlType, ggmlType, ggmlTypeNamed, tensorBytes, type GgmlTypeTraits } from '../quant/types';
 import { llamaMetadata, llamaTensors, parameterCount, type LlamaShape } from './bench-models';
 
 /** A decode product: a weight of `rows` × `cols` times one activation vector. */
@@ -158,7 +158,7 @@ export async function benchWebGpu(gpu: GPU, options: WebGpuBenchOptions): Promis
     log(`webgpu: ${vendor} ${architecture} ${description}, ${kernelNames}: read bandwidth ${readGBps.toFixed(1)} GB/s`);
     const matvec: MatvecResult[] = [];
     for (const typeName of options.matvecTypes) {
-      const type = typeNamed(typeName);
+      const type = ggmlTypeNamed(typeName);
       for (const shape of options.matvecShapes) {
         const result = await timeMatvec(device, kernels, type, shape, options.targetMs, readGBps);
         log(`webgpu matvec ${typeName} ${shape.label}: ${result.ms.toFixed(3)} ms, ${result.gbPerSecond.toFixed(1)} GB/s`);
@@ -185,11 +185,6 @@ export async function benchWebGpu(gpu: GPU, options: WebGpuBenchOptions): Promis
 
 type BackendKernels = NonNullable<WebGpuBenchOptions['kernels']>;
 
-function typeNamed(name: string): GgmlTypeTraits {
-  const type = ggmlTypeByName(name);
-  if (!type) throw new RangeError(`unknown weight type ${name}`);
-  return type;
-}
 
 /** Bytes per second of a kernel that reads one buffer once (shaders/read-bandwidth.wgsl), the best of a few runs. */
 async function measureGpuReadBandwidth(device: GPUDevice, requestedBytes: number, targetMs: number): Promise<number> {
@@ -324,8 +319,8 @@ async function timeAttention(device: GPUDevice, kernels: BackendKernels, shape: 
 
 /** Writes a random-weight Llama (pattern weights of `type`, f32 norms) to a temporary GGUF, runs it, deletes it. */
 async function runModel(device: GPUDevice, kernels: BackendKernels, model: WebGpuBenchOptions['models'][number], readGBps: number, log: (line: string) => void): Promise<ModelResult> {
-  const type = typeNamed(model.type);
-  const f32 = ggmlType(0);
+  const type = ggmlTypeNamed(model.type);
+  const f32 = ggmlType(GgmlType.F32);
   const file = path.join(tmpdir(), `quantscope-webgpu-bench-${model.name}-${model.type}.gguf`);
   const tensors = llamaTensors(model.shape).map((spec) => {
     const elements = spec.shape.reduce((a, b) => a * b, 1);

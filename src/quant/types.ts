@@ -80,6 +80,13 @@ export function ggmlTypeByName(name: string): GgmlTypeTraits | undefined {
   return byName.get(name.toUpperCase());
 }
 
+/** Traits for a type name (any case); throws for a name that is not in the table. */
+export function ggmlTypeNamed(name: string): GgmlTypeTraits {
+  const t = ggmlTypeByName(name);
+  if (!t) throw new RangeError(`unknown GGML type ${name}`);
+  return t;
+}
+
 /** Traits for a type id; throws for an id that is not in the table. */
 export function ggmlType(id: number): GgmlTypeTraits {
   const t = byId.get(id);

@@ -12,7 +12,7 @@ import { dequantize } from './dequantize';
 import { UnsupportedTypeError } from './errors';
 import { f16ToF32, f32ToBf16, f32ToF16 } from './fp16';
 import { quantizeRow } from './quantize';
-import { ggmlTypeByName, type GgmlTypeTraits } from './types';
+import { ggmlTypeNamed, type GgmlTypeTraits } from './types';
 import { loadWasmQuantizer, QuantizeLengthError, type WasmQuantizer } from './wasm-quantize';
 
 const FIXTURES = '../shared/fixtures';
@@ -34,9 +34,6 @@ const MODELS = [
 ];
 const MODEL_TYPES = MODELS.flatMap(({ types, ...model }) => types.map((typeName) => ({ ...model, typeName })));
 
-function type(name: string): GgmlTypeTraits {
-  return ggmlTypeByName(name)!;
-}
 
 async function open(path: string): Promise<{ blob: Blob; file: GgufFile }> {
   const blob = await openAsBlob(path);
@@ -67,12 +64,12 @@ describe('WASM quantizers against llama-quantize', () => {
       expect(sourceTensor.type.name).toBe('F32');
       const values = new Float32Array((await readTensorBytes(model.blob, sourceTensor)).slice().buffer);
       const expected = await readTensorBytes(reference.blob, goldenTensor);
-      const actual = quantizer.quantize(type(typeName), values);
+      const actual = quantizer.quantize(ggmlTypeNamed(typeName), values);
       expect({ tensor: goldenTensor.name, firstDifference: firstDifference(actual, expected) }).toEqual({ tensor: goldenTensor.name, firstDifference: -1 });
       checked.push(goldenTensor.name);
     }
     // --pure: every 2-D tensor whose rows are whole blocks is in the type under test.
-    const quantizable = model.file.tensors.filter((t) => t.shape.length === 2 && t.shape[0]! % type(typeName).blockSize === 0);
+    const quantizable = model.file.tensors.filter((t) => t.shape.length === 2 && t.shape[0]! % ggmlTypeNamed(typeName).blockSize === 0);
     expect(checked.sort()).toEqual(quantizable.map((t) => t.name).sort());
   });
 });
@@ -130,7 +127,7 @@ function referenceBytes(t: GgmlTypeTraits, values: Float32Array): Uint8Array {
 
 describe('WASM quantizers, properties', () => {
   it.each(K_TYPES)('%s equals the TypeScript reference quantizer on edge-case and Gaussian rows', (typeName) => {
-    const t = type(typeName);
+    const t = ggmlTypeNamed(typeName);
     fc.assert(
       fc.property(fc.oneof(kRow, gaussianKRow), (values) => {
         expect(quantizer.quantize(t, values)).toEqual(referenceBytes(t, values));
@@ -140,7 +137,7 @@ describe('WASM quantizers, properties', () => {
   });
 
   it.each(K_TYPES)('%s: all-zero, constant, tiny and huge rows equal the TypeScript reference', (typeName) => {
-    const t = type(typeName);
+    const t = ggmlTypeNamed(typeName);
     const rows = [
       new Float32Array(512),
       new Float32Array(256).fill(-0),
@@ -163,7 +160,7 @@ describe('WASM quantizers, properties', () => {
     // Low nibbles [128], high 2 bits [64], then scales and d: the zero code 32 is low nibble 0, high bits 2.
     { typeName: 'Q6_K', zeroCodes: [...new Array(128).fill(0), ...new Array(64).fill(0xaa)] },
   ])('$typeName follows C where a stored scale is NaN: such sub-blocks get the zero code', ({ typeName, zeroCodes }) => {
-    const t = type(typeName);
+    const t = ggmlTypeNamed(typeName);
     const values = Float32Array.from({ length: 256 }, (_, i) => Math.sin(i * 1.3) * 1e15);
     const actual = quantizer.quantize(t, values);
     const dAt = t.bytesPerBlock - 2; // both types end with f16 d
@@ -174,7 +171,7 @@ describe('WASM quantizers, properties', () => {
   });
 
   it.each(LEGACY_TYPES)('%s equals the TypeScript reference quantizer on edge-case rows', (typeName) => {
-    const t = type(typeName);
+    const t = ggmlTypeNamed(typeName);
     fc.assert(
       fc.property(row, (values) => {
         expect(quantizer.quantize(t, values)).toEqual(referenceBytes(t, values));
@@ -187,8 +184,8 @@ describe('WASM quantizers, properties', () => {
     const floats = fc.float32Array({ noNaN: true, maxLength: 40 });
     fc.assert(
       fc.property(fc.oneof(floats, row), (values) => {
-        const f16 = new Uint16Array(quantizer.quantize(type('F16'), values).buffer);
-        const bf16 = new Uint16Array(quantizer.quantize(type('BF16'), values).buffer);
+        const f16 = new Uint16Array(quantizer.quantize(ggmlTypeNamed('F16'), values).buffer);
+        const bf16 = new Uint16Array(quantizer.quantize(ggmlTypeNamed('BF16'), values).buffer);
         expect(Array.from(f16)).toEqual(Array.from(values, f32ToF16));
         expect(Array.from(bf16)).toEqual(Array.from(values, f32ToBf16));
       }),
@@ -197,7 +194,7 @@ describe('WASM quantizers, properties', () => {
   });
 
   it.each(LEGACY_BLOCK_TYPES)('%s: stored scales are the f16 of the block scale, and values come back within one step', (typeName) => {
-    const t = type(typeName);
+    const t = ggmlTypeNamed(typeName);
     const steps = { Q8_0: 127, Q4_0: 8, Q4_1: 15, Q5_0: 16, Q5_1: 31 }[typeName]!;
     const moderate = fc.array(
       fc.tuple(fc.constantFrom(1, 0.02, 1e-3, 300), fc.array(fc.integer({ min: -1e6, max: 1e6 }), { minLength: 32, maxLength: 32 }))
@@ -227,7 +224,7 @@ describe('WASM quantizers, properties', () => {
   it('F16 of NaN is what GGML_FP32_TO_FP16 of ggml gives: the sign and 0x7e00, whatever the payload', () => {
     const bits = Uint32Array.from([0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0x7fa02000, 0xffd55555, 0x7f802000]);
     const values = new Float32Array(bits.buffer);
-    const f16 = new Uint16Array(quantizer.quantize(type('F16'), Float32Array.from([...values, ...values])).buffer);
+    const f16 = new Uint16Array(quantizer.quantize(ggmlTypeNamed('F16'), Float32Array.from([...values, ...values])).buffer);
     expect(Array.from(f16)).toEqual(Array.from([...bits, ...bits], (b) => (b >>> 16 & 0x8000) | 0x7e00));
   });
 
@@ -238,7 +235,7 @@ describe('WASM quantizers, properties', () => {
     );
     fc.assert(
       fc.property(anyType, ([a, b, typeName]) => {
-        const t = type(typeName);
+        const t = ggmlTypeNamed(typeName);
         const joined = new Float32Array(a.length + b.length);
         joined.set(a);
         joined.set(b, a.length);
@@ -252,27 +249,27 @@ describe('WASM quantizers, properties', () => {
 
 describe('WASM quantizer errors', () => {
   it('supports exactly the types it implements', () => {
-    expect(['F32', ...LEGACY_TYPES, ...K_TYPES, 'Q8_K', 'IQ4_NL'].filter((n) => quantizer.supports(type(n))))
+    expect(['F32', ...LEGACY_TYPES, ...K_TYPES, 'Q8_K', 'IQ4_NL'].filter((n) => quantizer.supports(ggmlTypeNamed(n))))
       .toEqual([...LEGACY_TYPES, ...K_TYPES]);
   });
 
   it('rejects an unsupported type and a length that is not whole blocks with typed errors', () => {
-    expect(() => quantizer.quantize(type('IQ4_NL'), new Float32Array(256))).toThrow(UnsupportedTypeError);
-    expect(() => quantizer.quantize(type('Q8_0'), new Float32Array(33))).toThrow(QuantizeLengthError);
-    expect(() => quantizer.quantize(type('Q4_K'), new Float32Array(128))).toThrow(QuantizeLengthError);
+    expect(() => quantizer.quantize(ggmlTypeNamed('IQ4_NL'), new Float32Array(256))).toThrow(UnsupportedTypeError);
+    expect(() => quantizer.quantize(ggmlTypeNamed('Q8_0'), new Float32Array(33))).toThrow(QuantizeLengthError);
+    expect(() => quantizer.quantize(ggmlTypeNamed('Q4_K'), new Float32Array(128))).toThrow(QuantizeLengthError);
   });
 
   it('handles inputs larger than one chunk of its memory and the empty input', () => {
     const values = Float32Array.from({ length: 200_000 }, (_, i) => Math.sin(i) * (1 + (i % 7)));
-    const whole = quantizer.quantize(type('Q4_0'), values);
+    const whole = quantizer.quantize(ggmlTypeNamed('Q4_0'), values);
     const pieces = [0, 70_016, 140_032, 200_000];
-    const parts = pieces.slice(1).map((end, i) => quantizer.quantize(type('Q4_0'), values.subarray(pieces[i], end)));
+    const parts = pieces.slice(1).map((end, i) => quantizer.quantize(ggmlTypeNamed('Q4_0'), values.subarray(pieces[i], end)));
     expect(whole).toEqual(Uint8Array.from(parts.flatMap((p) => [...p])));
     const kValues = values.subarray(0, 256 * 700);
     const kPieces = [0, 256 * 300, 256 * 700];
-    const kParts = kPieces.slice(1).map((end, i) => quantizer.quantize(type('Q6_K'), kValues.subarray(kPieces[i], end)));
-    expect(quantizer.quantize(type('Q6_K'), kValues)).toEqual(Uint8Array.from(kParts.flatMap((p) => [...p])));
-    expect(quantizer.quantize(type('Q5_1'), new Float32Array(0))).toEqual(new Uint8Array(0));
-    expect(quantizer.quantize(type('Q4_K'), new Float32Array(0))).toEqual(new Uint8Array(0));
+    const kParts = kPieces.slice(1).map((end, i) => quantizer.quantize(ggmlTypeNamed('Q6_K'), kValues.subarray(kPieces[i], end)));
+    expect(quantizer.quantize(ggmlTypeNamed('Q6_K'), kValues)).toEqual(Uint8Array.from(kParts.flatMap((p) => [...p])));
+    expect(quantizer.quantize(ggmlTypeNamed('Q5_1'), new Float32Array(0))).toEqual(new Uint8Array(0));
+    expect(quantizer.quantize(ggmlTypeNamed('Q4_K'), new Float32Array(0))).toEqual(new Uint8Array(0));
   });
 });

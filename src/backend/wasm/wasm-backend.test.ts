@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, readTensorBytes } from '../../formats/gguf';
 import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16 } from '../../quant/fp16';
-import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
+import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, type BackendWeight } from '../backend';
 import { ropeTable, WasmBackend } from './wasm-backend';
 
@@ -15,9 +15,6 @@ const QUANT = '../shared/fixtures/quant/random-llama-256x4';
 const TYPES = ['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 const TENSORS = ['blk.1.attn_v.weight', 'blk.0.ffn_down.weight'];
 
-function type(name: string): GgmlTypeTraits {
-  return ggmlTypeByName(name)!;
-}
 
 /** Deterministic pseudo-random floats in [-scale, scale). */
 function randomFloats(n: number, seed: number, scale = 1): Float32Array {
@@ -128,7 +125,7 @@ describe('WASM backend kernels', () => {
   it('multiplies F32 weights in f32', async () => {
     const [cols, rows, nTokens] = [72, 5, 2];
     const w = randomFloats(rows * cols, 1);
-    const weight = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [cols, rows] }, new Uint8Array(w.buffer));
+    const weight = backend.uploadWeight({ name: 'w', type: ggmlTypeNamed('F32'), shape: [cols, rows] }, new Uint8Array(w.buffer));
     const x = randomFloats(nTokens * cols, 2);
     const input = backend.createBuffer(x.length);
     backend.write(input, x);
@@ -145,7 +142,7 @@ describe('WASM backend kernels', () => {
   });
 
   const vector = (values: Float32Array) =>
-    backend.uploadWeight({ name: 'v', type: type('F32'), shape: [values.length] }, new Uint8Array(values.buffer.slice(0)));
+    backend.uploadWeight({ name: 'v', type: ggmlTypeNamed('F32'), shape: [values.length] }, new Uint8Array(values.buffer.slice(0)));
   const buffer = (values: Float32Array) => {
     const b = backend.createBuffer(values.length);
     backend.write(b, values);
@@ -250,10 +247,10 @@ describe('WASM backend kernels', () => {
   });
 
   it('rejects misuse with BackendError', async () => {
-    const w = backend.uploadWeight({ name: 'w', type: type('F32'), shape: [4, 2] }, new Uint8Array(32));
-    expect(() => backend.uploadWeight({ name: 'bad', type: type('Q4_0'), shape: [30, 2] }, new Uint8Array(36))).toThrow(BackendError);
-    expect(() => backend.uploadWeight({ name: 'short', type: type('F32'), shape: [4, 2] }, new Uint8Array(8))).toThrow(BackendError);
-    expect(() => backend.uploadWeight({ name: 'iq', type: type('IQ2_XXS'), shape: [256, 1] }, new Uint8Array(66))).toThrow(/not supported/);
+    const w = backend.uploadWeight({ name: 'w', type: ggmlTypeNamed('F32'), shape: [4, 2] }, new Uint8Array(32));
+    expect(() => backend.uploadWeight({ name: 'bad', type: ggmlTypeNamed('Q4_0'), shape: [30, 2] }, new Uint8Array(36))).toThrow(BackendError);
+    expect(() => backend.uploadWeight({ name: 'short', type: ggmlTypeNamed('F32'), shape: [4, 2] }, new Uint8Array(8))).toThrow(BackendError);
+    expect(() => backend.uploadWeight({ name: 'iq', type: ggmlTypeNamed('IQ2_XXS'), shape: [256, 1] }, new Uint8Array(66))).toThrow(/not supported/);
     expect(() => backend.matmul(w, backend.createBuffer(3), backend.createBuffer(2), 1)).toThrow(BackendError);
     expect(() => backend.embed(w, [2], backend.createBuffer(4))).toThrow(/outside the vocabulary/);
     const cache = backend.createKvCache(1, 4, 8);

@@ -5,7 +5,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import prefillShader from '../../../shaders/attention-prefill.wgsl?raw';
-import { createTestDevice, uncapturedErrors } from './test-gpu';
+import { compiledModule, createTestDevice, randomValues, readBack, regionError, storageBuffer, uncapturedErrors } from './test-gpu';
 
 /** Must match BLOCK_Q in attention-prefill.wgsl. */
 const BLOCK_Q = 16;
@@ -36,52 +36,14 @@ beforeAll(async () => {
       buffer: { type, hasDynamicOffset: type === 'uniform' },
     })),
   });
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: 'attention-prefill.wgsl', code: prefillShader });
+  const module = await compiledModule(device, 'attention-prefill.wgsl', prefillShader);
   pipeline = device.createComputePipeline({
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: 'attention_prefill' },
   });
-  const error = await device.popErrorScope();
-  const messages = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-  if (error || messages.length > 0) {
-    const details = messages.map((m) => `line ${m.lineNum}: ${m.message}`);
-    throw new Error(`attention-prefill.wgsl does not build: ${[error?.message, ...details].join('; ')}`);
-  }
 });
 afterAll(() => device?.destroy());
 afterEach(() => expect(uncapturedErrors).toEqual([]));
-
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
-function randomValues(n: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function storage(values: Float32Array, usage = 0): GPUBuffer {
-  const buffer = device.createBuffer({ size: values.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | usage });
-  device.queue.writeBuffer(buffer, 0, values);
-  return buffer;
-}
-
-async function readBack(buffer: GPUBuffer): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const values = new Float32Array(staging.getMappedRange().slice(0));
-  staging.destroy();
-  return values;
-}
 
 interface Case {
   readonly headDim: number;
@@ -108,10 +70,10 @@ async function attend({ headDim, tokens, startPos }: Case, seed: number) {
 
   const qWithOffset = new Float32Array(Q_OFFSET + queryWords + TAIL);
   qWithOffset.set(queries, Q_OFFSET);
-  const qBuffer = storage(qWithOffset);
-  const keyBuffer = storage(keys);
-  const valueBuffer = storage(values);
-  const outBuffer = storage(new Float32Array(OUT_OFFSET + queryWords + TAIL).fill(SENTINEL), GPUBufferUsage.COPY_SRC);
+  const qBuffer = storageBuffer(device, qWithOffset);
+  const keyBuffer = storageBuffer(device, keys);
+  const valueBuffer = storageBuffer(device, values);
+  const outBuffer = storageBuffer(device, new Float32Array(OUT_OFFSET + queryWords + TAIL).fill(SENTINEL), GPUBufferUsage.COPY_SRC);
   // Params of attention-prefill.wgsl, in order.
   const params = new Uint32Array([tokens, startPos, HEADS, KV_HEADS, headDim, kvDim, 0, Q_OFFSET, OUT_OFFSET, layerStart]);
   new Float32Array(params.buffer)[6] = scale;
@@ -131,7 +93,7 @@ async function attend({ headDim, tokens, startPos }: Case, seed: number) {
   pass.dispatchWorkgroups(Math.ceil(tokens / BLOCK_Q), HEADS, 1);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const actual = await readBack(outBuffer);
+  const actual = await readBack(device, outBuffer);
   for (const buffer of [qBuffer, keyBuffer, valueBuffer, outBuffer, uniform]) buffer.destroy();
 
   const expected = new Float64Array(queryWords);
@@ -158,20 +120,6 @@ async function attend({ headDim, tokens, startPos }: Case, seed: number) {
   return { actual, expected };
 }
 
-/** ‖actual − expected‖ / ‖expected‖ over the output region, once the values around it are checked untouched. */
-function relativeError({ actual, expected }: { actual: Float32Array; expected: Float64Array }): number {
-  const region = actual.subarray(OUT_OFFSET, OUT_OFFSET + expected.length);
-  const around = [...actual.subarray(0, OUT_OFFSET), ...actual.subarray(OUT_OFFSET + expected.length)];
-  expect(around).toEqual(new Array(OUT_OFFSET + TAIL).fill(SENTINEL));
-  let difference = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    difference += (region[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(difference / norm);
-}
-
 const CASES: Case[] = [
   ...[64, 128].flatMap((headDim) =>
     [1, 5, 33, 70].flatMap((tokens) => [0, 100].map((startPos) => ({ headDim, tokens, startPos }))),
@@ -186,6 +134,7 @@ const CASES: Case[] = [
 describe('prefill attention (flash attention)', () => {
   it.each(CASES)('head_dim $headDim, $tokens tokens from position $startPos', async (shape) => {
     const seed = shape.headDim * 1000 + shape.tokens * 10 + shape.startPos;
-    expect(relativeError(await attend(shape, seed))).toBeLessThan(1e-4);
+    const { actual, expected } = await attend(shape, seed);
+    expect(regionError(actual, expected, OUT_OFFSET, TAIL, SENTINEL)).toBeLessThan(1e-4);
   });
 });

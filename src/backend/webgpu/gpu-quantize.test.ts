@@ -1,49 +1,20 @@
 // The GPU quantizer against the CPU reference (quantizeRow) on synthetic rows, and against llama-quantize's --pure
 // outputs of the fixture models. Runs on Dawn for Node with SwiftShader (a CPU Vulkan): slow, so inputs stay small.
 
-import { existsSync, openAsBlob, readFileSync } from 'node:fs';
+import { openAsBlob, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../engine/sampling';
 import { readGguf, readTensorBytes, type GgufFile } from '../../formats/gguf';
 import { MemorySink } from '../../formats/sink';
 import { UnsupportedTypeError } from '../../quant/errors';
 import { QuantizeInputError, quantizeRow } from '../../quant/quantize';
 import { quantizeModel } from '../../quant/quantize-model';
-import { ggmlTypeByName, tensorBytes, type GgmlTypeTraits } from '../../quant/types';
+import { ggmlTypeNamed, type GgmlTypeTraits, tensorBytes } from '../../quant/types';
 import { createGpuQuantizer, requestGpuQuantizer, type GpuQuantizer } from './gpu-quantize';
-
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-/** Chromium ships the Vulkan loader beside SwiftShader; loading it first lets Dawn's dlopen("libvulkan.so.1") find it. */
-const VULKAN_LOADER = '/usr/lib/chromium/libvulkan.so.1';
+import { nodeGpu } from './node-gpu';
+import { createTestDevice } from './test-gpu';
 
 const TYPE_NAMES = ['F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K'] as const;
-
-/**
- * Kept referenced for the whole run: koffi unloads a library when its handle is collected (then Dawn finds no Vulkan),
- * and collecting Dawn's GPU object while its device lives aborts the process.
- */
-let vulkanLoader: unknown;
-let gpu: GPU | undefined;
-
-/** A WebGPU device from Dawn on SwiftShader. */
-async function createTestDevice(): Promise<GPUDevice> {
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  if (existsSync(VULKAN_LOADER)) {
-    const koffi = (await import('koffi')).default;
-    vulkanLoader = koffi.load(VULKAN_LOADER);
-  }
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  gpu = create([]);
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter (SwiftShader Vulkan) available');
-  return adapter.requestDevice();
-}
-
-function type(name: string): GgmlTypeTraits {
-  const traits = ggmlTypeByName(name);
-  if (!traits) throw new Error(`unknown type ${name}`);
-  return traits;
-}
 
 function cpuQuantize(traits: GgmlTypeTraits, src: Float32Array): Uint8Array {
   const out = new Uint8Array(tensorBytes(traits, src.length));
@@ -51,21 +22,9 @@ function cpuQuantize(traits: GgmlTypeTraits, src: Float32Array): Uint8Array {
   return out;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Roughly normal values (sum of uniforms), with occasional outliers as real weights have. */
 function gaussianRow(length: number, scale: number, seed: number): Float32Array {
-  const next = random(seed);
+  const next = createRng(seed);
   const row = new Float32Array(length);
   for (let i = 0; i < length; i++) {
     const v = next() + next() + next() + next() - 2;
@@ -76,7 +35,7 @@ function gaussianRow(length: number, scale: number, seed: number): Float32Array 
 
 /** Multiples of 1/4 and 1/2: quantized values land exactly halfway between codes, testing the tie rules. */
 function tieRow(length: number, seed: number): Float32Array {
-  const next = random(seed);
+  const next = createRng(seed);
   const row = new Float32Array(length);
   for (let i = 0; i < length; i++) row[i] = (Math.floor(next() * 509) - 254) / (i % 2 ? 4 : 2);
   return row;
@@ -132,7 +91,7 @@ afterAll(() => device?.destroy());
 describe('GPU quantizer vs quantizeRow', () => {
   for (const name of TYPE_NAMES) {
     it(`${name}: byte-identical on synthetic rows`, async () => {
-      const traits = type(name);
+      const traits = ggmlTypeNamed(name);
       expect(quantizer.supports(traits)).toBe(true);
       for (const { name: pattern, values } of syntheticInput()) {
         const gpu = await quantizer.quantize(traits, values);
@@ -149,7 +108,7 @@ describe('GPU quantizer: chunks, tails, limits and bad input', () => {
     const values = gaussianRow(97 * 32, 0.05, 11);
     values.fill(3e-8, 640, 672);
     for (const name of ['Q4_0', 'Q6_K']) {
-      const traits = type(name);
+      const traits = ggmlTypeNamed(name);
       const length = Math.floor(values.length / traits.blockSize) * traits.blockSize;
       const input = values.subarray(0, length);
       expect(Buffer.from(await small.quantize(traits, input)).equals(Buffer.from(cpuQuantize(traits, input))), name).toBe(true);
@@ -159,26 +118,26 @@ describe('GPU quantizer: chunks, tails, limits and bad input', () => {
   it('folds dispatches beyond 65535 workgroups into a second dimension', async () => {
     // 2^23 + 64 F16 values: the first chunk of 32 MiB holds 2^22 two-value units, 65536 workgroups of 64.
     const values = gaussianRow((1 << 23) + 64, 100, 12);
-    const traits = type('F16');
+    const traits = ggmlTypeNamed('F16');
     expect(Buffer.from(await quantizer.quantize(traits, values)).equals(Buffer.from(cpuQuantize(traits, values)))).toBe(true);
   }, 20_000);
 
   it('requestGpuQuantizer: a quantizer where WebGPU is present, undefined where it is not', async () => {
-    const fromGpu = await requestGpuQuantizer(gpu);
+    const fromGpu = await requestGpuQuantizer(await nodeGpu('software'));
     const values = gaussianRow(64, 1, 13);
-    expect(Buffer.from(await fromGpu!.quantize(type('Q8_0'), values)).equals(Buffer.from(cpuQuantize(type('Q8_0'), values)))).toBe(true);
+    expect(Buffer.from(await fromGpu!.quantize(ggmlTypeNamed('Q8_0'), values)).equals(Buffer.from(cpuQuantize(ggmlTypeNamed('Q8_0'), values)))).toBe(true);
     expect(await requestGpuQuantizer(undefined)).toBeUndefined();
   });
 
   it('rejects unsupported types, partial blocks and non-finite values with typed errors', async () => {
-    await expect(quantizer.quantize(type('Q2_K'), new Float32Array(256))).rejects.toBeInstanceOf(UnsupportedTypeError);
-    expect(quantizer.supports(type('Q2_K'))).toBe(false);
-    await expect(quantizer.quantize(type('Q8_0'), new Float32Array(40))).rejects.toBeInstanceOf(RangeError);
+    await expect(quantizer.quantize(ggmlTypeNamed('Q2_K'), new Float32Array(256))).rejects.toBeInstanceOf(UnsupportedTypeError);
+    expect(quantizer.supports(ggmlTypeNamed('Q2_K'))).toBe(false);
+    await expect(quantizer.quantize(ggmlTypeNamed('Q8_0'), new Float32Array(40))).rejects.toBeInstanceOf(RangeError);
     const withNaN = new Float32Array(64);
     withNaN[50] = NaN;
-    await expect(quantizer.quantize(type('Q8_0'), withNaN)).rejects.toBeInstanceOf(QuantizeInputError);
+    await expect(quantizer.quantize(ggmlTypeNamed('Q8_0'), withNaN)).rejects.toBeInstanceOf(QuantizeInputError);
     withNaN[50] = -Infinity;
-    await expect(quantizer.quantize(type('F16'), withNaN)).rejects.toBeInstanceOf(QuantizeInputError);
+    await expect(quantizer.quantize(ggmlTypeNamed('F16'), withNaN)).rejects.toBeInstanceOf(QuantizeInputError);
   });
 });
 
@@ -196,7 +155,7 @@ async function openGguf(path: string): Promise<{ blob: Blob; file: GgufFile }> {
 async function expectPureFileMatches(model: string, pure: string, typeName: string, include: (name: string) => boolean): Promise<number> {
   const source = await openGguf(model);
   const target = await openGguf(pure);
-  const traits = type(typeName);
+  const traits = ggmlTypeNamed(typeName);
   let checked = 0;
   for (const tensor of target.file.tensors) {
     if (tensor.type.id !== traits.id || !include(tensor.name)) continue;

@@ -7,8 +7,8 @@ import dequantShader from '../../../shaders/dequant.wgsl?raw';
 import tiledShader from '../../../shaders/matmul-tiled.wgsl?raw';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
-import { ggmlTypeByName, tensorBytes, type GgmlTypeTraits } from '../../quant/types';
-import { createTestDevice, uncapturedErrors } from './test-gpu';
+import { ggmlTypeNamed, type GgmlTypeTraits, tensorBytes } from '../../quant/types';
+import { compiledModule, createTestDevice, randomValues, readBack, regionError, storageBuffer, uncapturedErrors } from './test-gpu';
 
 /** Must match TILE_ROWS and TILE_TOKENS in matmul-tiled.wgsl. */
 const TILE_ROWS = 64;
@@ -37,23 +37,10 @@ beforeAll(async () => {
       buffer: { type },
     })),
   });
-  device.pushErrorScope('validation');
-  module = device.createShaderModule({ label: 'matmul-tiled.wgsl', code: dequantShader + tiledShader });
-  const error = await device.popErrorScope();
-  const messages = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-  if (error || messages.length > 0) {
-    const details = messages.map((m) => `line ${m.lineNum}: ${m.message}`);
-    throw new Error(`matmul-tiled.wgsl does not compile: ${[error?.message, ...details].join('; ')}`);
-  }
+  module = await compiledModule(device, 'matmul-tiled.wgsl', dequantShader + tiledShader);
 });
 afterAll(() => device?.destroy());
 afterEach(() => expect(uncapturedErrors).toEqual([]));
-
-function type(name: string): GgmlTypeTraits {
-  const traits = ggmlTypeByName(name);
-  if (!traits) throw new Error(`unknown type ${name}`);
-  return traits;
-}
 
 async function pipeline(traits: GgmlTypeTraits): Promise<GPUComputePipeline> {
   let found = pipelines.get(traits.id);
@@ -68,44 +55,6 @@ async function pipeline(traits: GgmlTypeTraits): Promise<GPUComputePipeline> {
     pipelines.set(traits.id, found);
   }
   return found;
-}
-
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
-function randomValues(n: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function storage(bytes: Uint8Array, usage = 0): GPUBuffer {
-  // Buffer sizes and writes go by whole words.
-  const padded = new Uint8Array(Math.max(4, Math.ceil(bytes.length / 4) * 4));
-  padded.set(bytes);
-  const buffer = device.createBuffer({ size: padded.length, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | usage });
-  device.queue.writeBuffer(buffer, 0, padded);
-  return buffer;
-}
-
-function floatBytes(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-async function readBack(buffer: GPUBuffer): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const values = new Float32Array(staging.getMappedRange().slice(0));
-  staging.destroy();
-  return values;
 }
 
 interface Shape {
@@ -123,7 +72,7 @@ interface Shape {
  * backend does, and returns the output buffer's contents with the float64 reference of the output region.
  */
 async function multiply(name: string, { rows, cols, tokens, parts = [rows], groupsX }: Shape, seed: number) {
-  const traits = type(name);
+  const traits = ggmlTypeNamed(name);
   const values = randomValues(rows * cols, seed);
   const bytes = quantizeTensor(traits, values, cols);
   const weight = dequantize(traits, bytes, rows * cols);
@@ -132,15 +81,15 @@ async function multiply(name: string, { rows, cols, tokens, parts = [rows], grou
 
   const xWithOffset = new Float32Array(X_OFFSET + x.length);
   xWithOffset.set(x, X_OFFSET);
-  const xBuffer = storage(floatBytes(xWithOffset));
+  const xBuffer = storageBuffer(device, xWithOffset);
   const outWithSentinels = new Float32Array(OUT_OFFSET + tokens * rows + OUT_TAIL).fill(SENTINEL);
-  const outBuffer = storage(floatBytes(outWithSentinels), GPUBufferUsage.COPY_SRC);
+  const outBuffer = storageBuffer(device, outWithSentinels, GPUBufferUsage.COPY_SRC);
   const created = [xBuffer, outBuffer];
 
   const encoder = device.createCommandEncoder();
   let firstRow = 0;
   for (const partRows of parts) {
-    const partBuffer = storage(bytes.subarray(firstRow * rowBytes, (firstRow + partRows) * rowBytes));
+    const partBuffer = storageBuffer(device, bytes.subarray(firstRow * rowBytes, (firstRow + partRows) * rowBytes));
     const tiles = Math.ceil(partRows / TILE_ROWS);
     const alongX = Math.min(groupsX ?? tiles, tiles);
     const params = new Uint32Array([partRows, cols, tokens, rowBytes, firstRow, X_OFFSET, OUT_OFFSET, rows, alongX]);
@@ -160,7 +109,7 @@ async function multiply(name: string, { rows, cols, tokens, parts = [rows], grou
   }
   expect(firstRow).toBe(rows);
   device.queue.submit([encoder.finish()]);
-  const actual = await readBack(outBuffer);
+  const actual = await readBack(device, outBuffer);
   for (const buffer of created) buffer.destroy();
 
   const expected = new Float64Array(tokens * rows);
@@ -174,18 +123,10 @@ async function multiply(name: string, { rows, cols, tokens, parts = [rows], grou
   return { actual, expected };
 }
 
-/** ‖actual − expected‖ / ‖expected‖ over the output region, once the values around it are checked untouched. */
-function relativeError({ actual, expected }: { actual: Float32Array; expected: Float64Array }): number {
-  const region = actual.subarray(OUT_OFFSET, OUT_OFFSET + expected.length);
-  const around = [...actual.subarray(0, OUT_OFFSET), ...actual.subarray(OUT_OFFSET + expected.length)];
-  expect(around).toEqual(new Array(OUT_OFFSET + OUT_TAIL).fill(SENTINEL));
-  let difference = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    difference += (region[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(difference / norm);
+/** The relative error of the tiled kernel's product over its output region (the values around it checked untouched). */
+async function productError(name: string, shape: Shape, seed: number): Promise<number> {
+  const { actual, expected } = await multiply(name, shape, seed);
+  return regionError(actual, expected, OUT_OFFSET, OUT_TAIL, SENTINEL);
 }
 
 const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
@@ -193,9 +134,9 @@ const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2
 describe('tiled matmul', () => {
   it.each(TYPES)('%s: two weight parts, partial tiles of rows and tokens', async (name) => {
     // Three blocks of the 32-value formats (three chunks), two k-quant super-blocks; the first part spills into y.
-    const cols = type(name).blockSize === 256 ? 512 : 96;
+    const cols = ggmlTypeNamed(name).blockSize === 256 ? 512 : 96;
     const shape = { rows: 130, cols, tokens: 70, parts: [67, 63], groupsX: 1 };
-    expect(relativeError(await multiply(name, shape, 11))).toBeLessThan(1e-4);
+    expect(await productError(name, shape, 11)).toBeLessThan(1e-4);
   });
 
   it.each([
@@ -207,11 +148,11 @@ describe('tiled matmul', () => {
     // Three row tiles over 2 × 2 workgroups: one workgroup has no rows.
     ['Q4_0', { rows: 130, cols: 64, tokens: 1, groupsX: 2 }],
   ] as const)('%s: %o', async (name, shape) => {
-    expect(relativeError(await multiply(name, shape, 23))).toBeLessThan(1e-4);
+    expect(await productError(name, shape, 23)).toBeLessThan(1e-4);
   });
 
   it('Q4_K: a larger product with full and partial tiles', async () => {
     const shape = { rows: 200, cols: 1024, tokens: 130, parts: [128, 72] };
-    expect(relativeError(await multiply('Q4_K', shape, 31))).toBeLessThan(1e-4);
+    expect(await productError('Q4_K', shape, 31)).toBeLessThan(1e-4);
   });
 });

@@ -9,10 +9,10 @@ import { readGguf } from '../../formats/gguf';
 import { LlamaModel } from '../../model/llama';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
-import { ggmlTypeByName, type GgmlTypeTraits } from '../../quant/types';
+import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, type AttentionParams, type Backend, type BackendBuffer } from '../backend';
 import { ropeTable, WasmBackend } from '../wasm/wasm-backend';
-import { createTestDevice, uncapturedErrors } from './test-gpu';
+import { createTestDevice, randomValues, uncapturedErrors } from './test-gpu';
 import { GpuDeviceError, WebGpuBackend } from './webgpu-backend';
 
 let backend: WebGpuBackend;
@@ -27,26 +27,6 @@ afterAll(() => {
 });
 afterEach(() => expect(uncapturedErrors).toEqual([]));
 
-function type(name: string): GgmlTypeTraits {
-  const traits = ggmlTypeByName(name);
-  if (!traits) throw new Error(`unknown type ${name}`);
-  return traits;
-}
-
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
-function randomValues(n: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function upload(data: Float32Array): BackendBuffer {
   const buffer = backend.createBuffer(data.length);
   backend.write(buffer, data);
@@ -54,7 +34,7 @@ function upload(data: Float32Array): BackendBuffer {
 }
 
 function f32Weight(name: string, data: Float32Array) {
-  return backend.uploadWeight({ name, type: type('F32'), shape: [data.length] }, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return backend.uploadWeight({ name, type: ggmlTypeNamed('F32'), shape: [data.length] }, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
 /** Largest |a − b| relative to the largest |b|. */
@@ -72,7 +52,7 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
 const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 describe.each(TYPES)('%s weights', (name) => {
-  const traits = type(name);
+  const traits = ggmlTypeNamed(name);
   const cols = traits.blockSize === 256 ? 512 : 96;
   const rows = 37;
   const values = randomValues(rows * cols, 7);
@@ -107,7 +87,7 @@ describe.each(TYPES)('%s weights', (name) => {
 
 describe('weights larger than a buffer', () => {
   it('are split by rows for matmul and embed', async () => {
-    const traits = type('Q4_0');
+    const traits = ggmlTypeNamed('Q4_0');
     const [cols, rows] = [64, 23];
     const values = randomValues(rows * cols, 21);
     const bytes = quantizeTensor(traits, values, cols);
@@ -135,7 +115,7 @@ describe('weights larger than a buffer', () => {
 
 describe('decoding (one token)', () => {
   it('matches the WASM backend on rows split over buffers, columns not a multiple of the lanes', async () => {
-    const traits = type('Q5_1');
+    const traits = ggmlTypeNamed('Q5_1');
     const [cols, rows] = [160, 29];
     const bytes = quantizeTensor(traits, randomValues(rows * cols, 31), cols);
     const info = { name: 'decode', type: traits, shape: [cols, rows] };
@@ -274,7 +254,7 @@ async function attentionAgainstReference(
   const out = target.createBuffer(q.length);
   target.attention(send(q), cache, 1, out, startPos, nTokens, params);
   // The cache holds f16 values.
-  const f16 = type('F16');
+  const f16 = ggmlTypeNamed('F16');
   const cachedKeys = dequantize(f16, quantizeTensor(f16, keys, kvDim), keys.length);
   const cachedValues = dequantize(f16, quantizeTensor(f16, values, kvDim), values.length);
   const expected = new Float32Array(q.length);
@@ -349,7 +329,7 @@ describe('the cooperative matvec (decoding on GPUs)', () => {
 
   // One token (one pipeline per type: SwiftShader compiles each in about half a second); more tokens below.
   it.each(TYPES)('%s: 1, 37 and 300 rows of 1, 2 and 3 blocks match the per-row kernel', async (name) => {
-    const traits = type(name);
+    const traits = ggmlTypeNamed(name);
     // Float rows of odd length leave a partial last piece and alternate the word alignment of F16 rows.
     const lengths = traits.quantized ? [1, 2, 3].map((blocks) => blocks * traits.blockSize) : [32, 71, 96];
     for (const [rows, cols] of [[1, lengths[0]!], [37, lengths[1]!], [300, lengths[2]!]] as const) {
@@ -359,20 +339,20 @@ describe('the cooperative matvec (decoding on GPUs)', () => {
   });
 
   it('takes 3 tokens of F16 rows of odd length, whose activation rows start off 4-value boundaries', async () => {
-    const { expected, actual } = await products(type('F16'), 37, 71, 3, variants);
+    const { expected, actual } = await products(ggmlTypeNamed('F16'), 37, 71, 3, variants);
     for (const result of actual) expect(relativeError(result, expected)).toBeLessThan(1e-5);
   });
 
   it('writes each part of a weight split over buffers to its own rows', async () => {
     // 68 bytes a Q8_0 row of 64: parts of 5 rows.
     const split = await WebGpuBackend.create({ device: backend.device, matvec: 'cooperative', maxWeightBufferBytes: 5 * 68 + 3 });
-    const { expected, actual } = await products(type('Q8_0'), 23, 64, 2, [split]);
+    const { expected, actual } = await products(ggmlTypeNamed('Q8_0'), 23, 64, 2, [split]);
     expect(relativeError(actual[0]!, expected)).toBeLessThan(1e-5);
     split.dispose();
   });
 
   it('matches the WASM backend on rows of 4096 Q4_0 weights', async () => {
-    const traits = type('Q4_0');
+    const traits = ggmlTypeNamed('Q4_0');
     const [rows, cols, nTokens] = [37, 4096, 4];
     const bytes = quantizeTensor(traits, randomValues(rows * cols, 41), cols);
     const info = { name: 'wide', type: traits, shape: [cols, rows] };
@@ -399,7 +379,7 @@ describe('the tiled prefill matmul (GPUs)', () => {
     const tiled = await WebGpuBackend.create({ device: backend.device, prefill: 'tiled', maxWeightBufferBytes: 67 * 288 + 3 });
     expect(tiled.kernels).toBe('per-row matvec, tiled prefill, per-dim attention');
     for (const [name, rows, cols, nTokens] of [['Q4_K', 130, 512, 70], ['F16', 5, 96, 5]] as const) {
-      const { expected, actual } = await products(type(name), rows, cols, nTokens, [tiled]);
+      const { expected, actual } = await products(ggmlTypeNamed(name), rows, cols, nTokens, [tiled]);
       expect(relativeError(actual[0]!, expected), name).toBeLessThan(1e-5);
     }
     tiled.dispose();
@@ -479,7 +459,7 @@ describe('a lost device', () => {
     await expect(lost.read(buffer)).rejects.toThrow(GpuDeviceError);
     await device.lost;
     await expect(lost.checkHealth()).rejects.toThrow(/^WebGPU device lost/);
-    const info = { name: 'late', type: type('F32'), shape: [4] };
+    const info = { name: 'late', type: ggmlTypeNamed('F32'), shape: [4] };
     expect(() => lost.uploadWeight(info, new Uint8Array(16))).toThrow(GpuDeviceError);
     expect(() => lost.add(buffer, buffer, lost.createBuffer(8))).toThrow(GpuDeviceError);
     lost.dispose();
