@@ -10,6 +10,7 @@
 // of the block against query `row`, and owns head dimensions 4 · lane … 4 · lane + 3 of every slice of the output.
 // Any head_dim from 1 to MAX_HEAD_DIM works (no multiple of 4, no alignment of the offsets is assumed): dimensions
 // past head_dim are staged as zeros.
+// Params: see attention-params.wgsl, prepended.
 
 /** Query tokens per workgroup. */
 const BLOCK_Q = 16u;
@@ -30,20 +31,6 @@ const QUAD_STRIDE = DIM_SLICE / 4u + 1u;
 const WEIGHT_STRIDE = BLOCK_K + 1u;
 /** Score of a masked position: exp(LOWEST − any real score) is 0, and LOWEST − LOWEST stays finite (no NaN). */
 const LOWEST = -3.4e38;
-
-struct Params {
-  tokens: u32,
-  start_pos: u32,
-  heads: u32,
-  kv_heads: u32,
-  head_dim: u32,
-  kv_dim: u32,
-  scale: f32,
-  q_offset: u32,
-  out_offset: u32,
-  /** Offset of the layer's position 0 in the key and value buffers. */
-  cache_offset: u32,
-}
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> keys: array<f32>;

@@ -2,7 +2,8 @@
 // chunks of CHUNK. attention_chunk runs one workgroup per (chunk, head, query token): its lanes score one position
 // each against the query (kept in workgroup memory), then take the chunk's maximum score, the sum of
 // exp(score − maximum), and, with one lane per head dimension, the exp-weighted sum of the values. attention_combine
-// then merges the chunks of each head, rescaling each by exp(its maximum − the overall maximum).
+// then merges the chunks of each head, rescaling each by exp(its maximum − the overall maximum). Params: see
+// attention-params.wgsl, prepended.
 
 const LANES = 64u;
 /** Positions per chunk; must match ATTENTION_CHUNK in webgpu-backend.ts. */
@@ -10,22 +11,6 @@ const CHUNK = 128u;
 /** Largest head dimension: the query is kept in workgroup memory. */
 const MAX_HEAD_DIM = 256u;
 const LOWEST = -3.4e38;
-
-struct Params {
-  tokens: u32,
-  start_pos: u32,
-  heads: u32,
-  kv_heads: u32,
-  head_dim: u32,
-  kv_dim: u32,
-  scale: f32,
-  q_offset: u32,
-  out_offset: u32,
-  /** Offset of the layer's position 0 in the key and value buffers. */
-  cache_offset: u32,
-  /** Chunks per (query token, head): those of the longest query. */
-  chunks: u32,
-}
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 /** Keys as quads of dimensions: the head dimension is a multiple of 4. */

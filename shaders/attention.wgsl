@@ -1,21 +1,8 @@
 // Causal grouped-query attention over one layer of the KV cache, a single pass with a running maximum (online
 // softmax) over positions 0 … start_pos + t. One invocation per (output dimension, head, query token): each
 // computes the scores of its head itself, which trades repeated dot products for no shared memory and no barriers
-// (cheap for the small heads SwiftShader can run; a GPU wants a cooperative split-K kernel instead).
-
-struct Params {
-  tokens: u32,
-  start_pos: u32,
-  heads: u32,
-  kv_heads: u32,
-  head_dim: u32,
-  kv_dim: u32,
-  scale: f32,
-  q_offset: u32,
-  out_offset: u32,
-  /** Offset of the layer's position 0 in the key and value buffers. */
-  cache_offset: u32,
-}
+// (cheap for the small heads SwiftShader can run; a GPU wants a cooperative split-K kernel instead). Its Params come
+// from attention-params.wgsl, prepended.
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> keys: array<f32>;

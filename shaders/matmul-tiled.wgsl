@@ -1,5 +1,5 @@
 // out[t][r] = Σ_c weight[r][c] · x[t][c] for prefill batches on GPUs, dequantizing the weight on the fly (dequant.wgsl
-// comes first). Same bindings and parameters as matmul.wgsl; only the dispatch differs: one workgroup per tile of
+// and matmul-params.wgsl come first). Same bindings and parameters as matmul.wgsl; only the dispatch differs: one workgroup per tile of
 // TILE_ROWS rows × TILE_TOKENS tokens, (x, y) spreading the row tiles, z the token tiles.
 //
 // The workgroup walks the shared dimension CHUNK columns at a time. Its invocations first decode the chunk of the
@@ -22,21 +22,6 @@ const BLOCK = 4u;
 const QUADS = 16u;
 /** Chunk columns each invocation fills, of one weight row and one token: CHUNK · TILE_ROWS / 256. */
 const FILL_COLS = 8u;
-
-struct Params {
-  rows: u32,
-  cols: u32,
-  tokens: u32,
-  row_bytes: u32,
-  /** First row of this weight part (large weights are split into several buffers). */
-  first_row: u32,
-  x_offset: u32,
-  out_offset: u32,
-  /** Values per output row: the rows of the whole weight. */
-  out_stride: u32,
-  /** Workgroups along x (row tiles are spread over x and y to stay under the dispatch limit). */
-  groups_x: u32,
-}
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;

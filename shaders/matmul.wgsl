@@ -1,24 +1,10 @@
-// out[t][r] = Σ_c weight[r][c] · x[t][c], dequantizing the weight on the fly (dequant.wgsl comes first).
+// out[t][r] = Σ_c weight[r][c] · x[t][c], dequantizing the weight on the fly (dequant.wgsl and
+// matmul-params.wgsl come first).
 // One invocation per (output row, group of TOKENS_PER_GROUP tokens): each weight value is decoded once and used for
 // every token of the group. No shared memory and no barriers: on SwiftShader (and other CPU-backed WebGPU) a
 // workgroup barrier costs far more than the arithmetic of these small rows.
 
 const TOKENS_PER_GROUP = 8u;
-
-struct Params {
-  rows: u32,
-  cols: u32,
-  tokens: u32,
-  row_bytes: u32,
-  /** First row of this weight part (large weights are split into several buffers). */
-  first_row: u32,
-  x_offset: u32,
-  out_offset: u32,
-  /** Values per output row: the rows of the whole weight. */
-  out_stride: u32,
-  /** Workgroups along x (rows are spread over x and y to stay under the dispatch limit). */
-  groups_x: u32,
-}
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;

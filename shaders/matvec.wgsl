@@ -4,7 +4,8 @@
 // subgroup read one contiguous stretch of each row; per piece, a lane loads the tokens' activations once and decodes
 // the piece of every row of the workgroup (independent loads, in flight together). The common types are decoded
 // from whole u32 words. The lanes' partial sums are then added across the workgroup by sum_over_workgroup
-// (matvec-reduce-subgroups.wgsl or matvec-reduce-shared.wgsl, prepended along with dequant.wgsl). Weight values
+// (matvec-reduce-subgroups.wgsl or matvec-reduce-shared.wgsl, prepended along with dequant.wgsl and
+// matmul-params.wgsl). Weight values
 // are exactly weight_at's; only the order of the sums differs from matmul.wgsl.
 
 const LANES = 64u;
@@ -20,20 +21,6 @@ override TOKENS: u32 = 1u;
 alias RowSums = array<vec4<f32>, ROWS_PER_WORKGROUP>;
 /** The 8 weights of a piece, as two quads of consecutive columns (see piece_columns). */
 alias PieceWeights = array<vec4<f32>, 2>;
-
-struct Params {
-  rows: u32,
-  cols: u32,
-  row_bytes: u32,
-  /** First row of this weight part (large weights are split into several buffers). */
-  first_row: u32,
-  x_offset: u32,
-  out_offset: u32,
-  /** Values per output row: the rows of the whole weight. */
-  out_stride: u32,
-  /** Workgroups along x (workgroups are spread over x and y to stay under the dispatch limit). */
-  groups_x: u32,
-}
 
 /** Activations read four at a time where they start on a multiple of 4 (the backend sizes buffers in 16 bytes). */
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;

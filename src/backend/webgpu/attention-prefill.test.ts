@@ -4,6 +4,7 @@
 // SwiftShader: one pipeline for every case (compiling one with workgroup memory takes seconds there).
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import paramsShader from '../../../shaders/attention-params.wgsl?raw';
 import prefillShader from '../../../shaders/attention-prefill.wgsl?raw';
 import { compiledModule, createTestDevice, randomValues, readBack, regionError, storageBuffer, uncapturedErrors } from './test-gpu';
 
@@ -36,7 +37,7 @@ beforeAll(async () => {
       buffer: { type, hasDynamicOffset: type === 'uniform' },
     })),
   });
-  const module = await compiledModule(device, 'attention-prefill.wgsl', prefillShader);
+  const module = await compiledModule(device, 'attention-prefill.wgsl', paramsShader + prefillShader);
   pipeline = device.createComputePipeline({
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: 'attention_prefill' },
@@ -74,8 +75,8 @@ async function attend({ headDim, tokens, startPos }: Case, seed: number) {
   const keyBuffer = storageBuffer(device, keys);
   const valueBuffer = storageBuffer(device, values);
   const outBuffer = storageBuffer(device, new Float32Array(OUT_OFFSET + queryWords + TAIL).fill(SENTINEL), GPUBufferUsage.COPY_SRC);
-  // Params of attention-prefill.wgsl, in order.
-  const params = new Uint32Array([tokens, startPos, HEADS, KV_HEADS, headDim, kvDim, 0, Q_OFFSET, OUT_OFFSET, layerStart]);
+  // Params of attention-params.wgsl, in order (no chunks: those are split-K's).
+  const params = new Uint32Array([tokens, startPos, HEADS, KV_HEADS, headDim, kvDim, 0, Q_OFFSET, OUT_OFFSET, layerStart, 0]);
   new Float32Array(params.buffer)[6] = scale;
   const uniform = device.createBuffer({ size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniform, 0, params);

@@ -4,6 +4,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
+import paramsShader from '../../../shaders/matmul-params.wgsl?raw';
 import tiledShader from '../../../shaders/matmul-tiled.wgsl?raw';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
@@ -37,7 +38,7 @@ beforeAll(async () => {
       buffer: { type },
     })),
   });
-  module = await compiledModule(device, 'matmul-tiled.wgsl', dequantShader + tiledShader);
+  module = await compiledModule(device, 'matmul-tiled.wgsl', dequantShader + paramsShader + tiledShader);
 });
 afterAll(() => device?.destroy());
 afterEach(() => expect(uncapturedErrors).toEqual([]));

@@ -3,12 +3,14 @@
 // submits it, so a whole forward pass is one command buffer.
 
 import activationsShader from '../../../shaders/activations.wgsl?raw';
+import attentionParamsShader from '../../../shaders/attention-params.wgsl?raw';
 import attentionPrefillShader from '../../../shaders/attention-prefill.wgsl?raw';
 import attentionSplitShader from '../../../shaders/attention-split.wgsl?raw';
 import attentionShader from '../../../shaders/attention.wgsl?raw';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
 import elementwiseShader from '../../../shaders/elementwise.wgsl?raw';
 import embedShader from '../../../shaders/embed.wgsl?raw';
+import matmulParamsShader from '../../../shaders/matmul-params.wgsl?raw';
 import matmulTiledShader from '../../../shaders/matmul-tiled.wgsl?raw';
 import matmulShader from '../../../shaders/matmul.wgsl?raw';
 import matvecReduceSharedShader from '../../../shaders/matvec-reduce-shared.wgsl?raw';
@@ -350,36 +352,31 @@ export class WebGpuBackend implements Backend {
     needLength(input, nTokens * w.cols, `${w.info.name} input`);
     needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const rounded = this.roundActivations(w.info.type, input, nTokens * w.cols);
-    const decoding = nTokens <= DECODE_MAX_TOKENS;
-    const record =
-      decoding && this.matvecKernel === 'cooperative' ? this.matvecPart : !decoding && this.prefillKernel === 'tiled' ? this.tiledPart : this.matmulPart;
+    const product = this.productKernel(w.info.type.id, nTokens);
     this.writeOutput(o, [rounded], (target) => {
-      for (const part of w.parts) record.call(this, w, part, rounded, target, nTokens);
+      for (const part of w.parts) {
+        const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / product.rowsPerGroup));
+        const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, rounded.offset, target.offset, w.rows, groupsX]);
+        const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / product.tokensPerGroup)];
+        this.dispatch(product.kernel, [part.buffer, rounded.buffer, target.buffer], params, groups);
+      }
     });
   }
 
-  /** matmul-tiled.wgsl: one workgroup per tile of TILED_ROWS rows × TILED_TOKENS tokens. */
-  private tiledPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
-    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / TILED_ROWS));
-    const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
-    const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / TILED_TOKENS)];
-    this.dispatch(this.kernel('matmulTiled', 'matmul_tiled', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer], params, groups);
-  }
-
-  /** matmul.wgsl: one invocation per (row, group of tokens). */
-  private matmulPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
-    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / LANES));
-    const params = new Uint32Array([part.rows, w.cols, nTokens, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
-    const groups: [number, number, number] = [groupsX, groupsY, Math.ceil(nTokens / MATMUL_TOKENS_PER_GROUP)];
-    this.dispatch(this.kernel('matmul', 'matmul', { WEIGHT_TYPE: w.info.type.id }), [part.buffer, x.buffer, out.buffer], params, groups);
-  }
-
-  /** matvec.wgsl: one workgroup per MATVEC_ROWS_PER_WORKGROUP rows, every token of the batch at once. */
-  private matvecPart(w: GpuWeight, part: WeightPart, x: GpuBuffer, out: GpuBuffer, nTokens: number): void {
-    const [groupsX, groupsY] = this.spread(Math.ceil(part.rows / MATVEC_ROWS_PER_WORKGROUP));
-    const params = new Uint32Array([part.rows, w.cols, w.rowBytes, part.firstRow, x.offset, out.offset, w.rows, groupsX]);
-    const kernel = this.kernel(this.subgroups ? 'matvecSubgroups' : 'matvecShared', 'matvec', { WEIGHT_TYPE: w.info.type.id, TOKENS: nTokens });
-    this.dispatch(kernel, [part.buffer, x.buffer, out.buffer], params, [groupsX, groupsY, 1]);
+  /**
+   * The product kernel for a batch of nTokens (see MatvecKernel and PrefillKernel), and how its workgroups cover the
+   * output: rows per workgroup (spread over x and y), tokens per workgroup (along z).
+   */
+  private productKernel(weightType: number, nTokens: number): { kernel: Kernel; rowsPerGroup: number; tokensPerGroup: number } {
+    const decoding = nTokens <= DECODE_MAX_TOKENS;
+    if (decoding && this.matvecKernel === 'cooperative') {
+      const kernel = this.kernel(this.subgroups ? 'matvecSubgroups' : 'matvecShared', 'matvec', { WEIGHT_TYPE: weightType, TOKENS: nTokens });
+      return { kernel, rowsPerGroup: MATVEC_ROWS_PER_WORKGROUP, tokensPerGroup: DECODE_MAX_TOKENS };
+    }
+    if (!decoding && this.prefillKernel === 'tiled') {
+      return { kernel: this.kernel('matmulTiled', 'matmul_tiled', { WEIGHT_TYPE: weightType }), rowsPerGroup: TILED_ROWS, tokensPerGroup: TILED_TOKENS };
+    }
+    return { kernel: this.kernel('matmul', 'matmul', { WEIGHT_TYPE: weightType }), rowsPerGroup: LANES, tokensPerGroup: MATMUL_TOKENS_PER_GROUP };
   }
 
   rmsNorm(x: BackendBuffer, weight: BackendWeight, out: BackendBuffer, rows: number, eps: number): void {
@@ -762,11 +759,11 @@ interface Kernel {
  * explicit layouts, because 'auto' would drop a binding that an entry point leaves unused.
  */
 const SHADERS = {
-  matmul: { code: dequantShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
-  matmulTiled: { code: dequantShader + matmulTiledShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matmul: { code: dequantShader + matmulParamsShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matmulTiled: { code: dequantShader + matmulParamsShader + matmulTiledShader, bindings: ['read', 'read', 'write', 'uniform'] },
   // `enable subgroups;` must open the module.
-  matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
-  matvecShared: { code: matvecReduceSharedShader + dequantShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matvecShared: { code: matvecReduceSharedShader + dequantShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
   embed: { code: dequantShader + embedShader, bindings: ['read', 'read', 'write', 'uniform'] },
   norm: { code: normShader, bindings: ['read', 'read', 'write', 'uniform'] },
   rope: { code: ropeShader, bindings: ['read', 'write', 'uniform'] },
@@ -774,9 +771,9 @@ const SHADERS = {
   activations: { code: activationsShader, bindings: ['read', 'write', 'uniform'] },
   // Both entry points share the layout: row, extra indices, per-slice picks, result.
   topk: { code: topkShader, bindings: ['read', 'read', 'write', 'write', 'uniform'] },
-  attention: { code: attentionShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
-  attentionPrefill: { code: attentionPrefillShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
-  attentionSplit: { code: attentionSplitShader, bindings: ['read', 'read', 'read', 'write', 'write', 'uniform'] },
+  attention: { code: attentionParamsShader + attentionShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
+  attentionPrefill: { code: attentionParamsShader + attentionPrefillShader, bindings: ['read', 'read', 'read', 'write', 'uniform'] },
+  attentionSplit: { code: attentionParamsShader + attentionSplitShader, bindings: ['read', 'read', 'read', 'write', 'write', 'uniform'] },
 } satisfies Record<string, { code: string; bindings: Binding[] }>;
 
 const BUFFER_BINDING_TYPES: Record<Binding, GPUBufferBindingType> = { read: 'read-only-storage', write: 'storage', uniform: 'uniform' };
