@@ -81,11 +81,12 @@ describe('evaluation', () => {
     const cache = model.createCache(40);
     await model.forward(ids.slice(0, 30), 0, cache, 'last');
     expect(Array.from(await model.forward(ids.slice(30, 35), 30, cache, 'all'))).toEqual(Array.from(all.subarray(30 * nVocab, 35 * nVocab)));
-    // Like llama.cpp, a single token sums attention in another order than a batch does.
+    // Like llama.cpp, a single token sums attention in another order than a batch does (and fused
+    // multiply-adds, with relaxed SIMD, round those sums differently again).
     for (let i = 35; i < 40; i++) {
       const step = await model.forward([ids[i]!], i, cache, 'last');
       const expected = all.subarray(i * nVocab, (i + 1) * nVocab);
-      step.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(expected[j]!))));
+      step.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(expected[j]!))));
     }
   });
 

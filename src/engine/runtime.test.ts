@@ -70,7 +70,7 @@ describe('openModel', () => {
       },
     });
     expect(model.backend.name).toMatch(/^wasm/);
-    expect(description).toMatch(/^WASM SIMD, 1 thread \(WebGPU device lost: .*\)$/);
+    expect(description).toMatch(/^WASM (relaxed )?SIMD, 1 thread \(WebGPU device lost: .*\)$/);
     expect(await greedyFirst(model)).toBe(firstToken);
     model.backend.dispose();
   });
@@ -82,7 +82,7 @@ describe('openModel', () => {
     expect(error).toBeInstanceOf(GpuDeviceError);
     expect(isWebGpuFailure(model.backend, error)).toBe(true);
     const reopened = await openModel(blob, 'wasm', { threads: 2, fallbackReason: (error as Error).message });
-    expect(reopened.description).toMatch(/^WASM SIMD, \d threads? \(WebGPU device lost: .*\)$/);
+    expect(reopened.description).toMatch(/^WASM (relaxed )?SIMD, \d threads? \(WebGPU device lost: .*\)$/);
     expect(await greedyFirst(reopened.model)).toBe(firstToken);
     reopened.model.backend.dispose();
   });

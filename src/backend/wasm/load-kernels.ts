@@ -9,7 +9,7 @@ import { readWasmAsset } from './load-wasm';
 /** The exports of src/backend/wasm/assembly/index.ts. Pointers are byte offsets into the imported memory. */
 export interface KernelExports {
   heapBase(): number;
-  relaxedDotIsExact(): boolean;
+  relaxedSimdIsExact(): boolean;
   quantizeRowQ8(x: number, out: number, n: number): void;
   quantizeRowQ8K(x: number, out: number, n: number): void;
   roundRowF16(x: number, out: number, n: number): void;
@@ -62,9 +62,9 @@ async function compileKernels(shared: boolean): Promise<KernelModule> {
   const relaxed = await readWasmAsset(shared ? new URL('./build/kernels-relaxed-shared.wasm', import.meta.url) : new URL('./build/kernels-relaxed.wasm', import.meta.url));
   if (WebAssembly.validate(relaxed)) {
     const module = await WebAssembly.compile(relaxed);
-    // Relaxed byte dot products must give the exact sums with our operands; an engine that does not gets the plain build.
+    // Relaxed byte dot products must give the exact sums with our operands and multiply-add must be fused; an engine that does not gets the plain build.
     const probe = await instantiateKernels(module, createKernelMemory(shared));
-    if (probe.relaxedDotIsExact()) return { module, relaxedSimd: true, shared };
+    if (probe.relaxedSimdIsExact()) return { module, relaxedSimd: true, shared };
   }
   const plain = await readWasmAsset(shared ? new URL('./build/kernels-shared.wasm', import.meta.url) : new URL('./build/kernels.wasm', import.meta.url));
   if (!WebAssembly.validate(plain)) throw new BackendError('this JavaScript engine does not support WebAssembly SIMD');

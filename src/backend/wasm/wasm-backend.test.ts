@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, readTensorBytes } from '../../formats/gguf';
 import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16 } from '../../quant/fp16';
+import { dequantize } from '../../quant/dequantize';
 import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, type BackendWeight } from '../backend';
 import { ropeTable, WasmBackend } from './wasm-backend';
@@ -68,6 +69,33 @@ function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** The backend's product of `weight` with 3 tokens of random activations against float64 sums over the dequantized reference. */
+async function expectMatmulMatches(backend: WasmBackend, weight: BackendWeight, reference: Float32Array): Promise<void> {
+  const nTokens = 3;
+  const x = randomFloats(nTokens * weight.cols, 7, 2);
+  const input = backend.createBuffer(x.length);
+  backend.write(input, x);
+  const out = backend.createBuffer(nTokens * weight.rows);
+  backend.matmul(weight, input, out, nTokens);
+  const got = await backend.read(out);
+  // Q4_1 / Q5_1 add min × (f16-rounded block sum of the activations): allow for that rounding.
+  const typeName = weight.info.type.name;
+  const relTolerance = typeName === 'Q4_1' || typeName === 'Q5_1' ? 2e-3 : 2e-6;
+  for (let t = 0; t < nTokens; t++) {
+    const a = referenceActivations(weight.info.type, x.subarray(t * weight.cols, (t + 1) * weight.cols));
+    for (let r = 0; r < weight.rows; r++) {
+      let sum = 0;
+      let magnitude = 0;
+      for (let c = 0; c < weight.cols; c++) {
+        const p = reference[r * weight.cols + c]! * a[c]!;
+        sum += p;
+        magnitude += Math.abs(p);
+      }
+      expect(Math.abs(got[t * weight.rows + r]! - sum)).toBeLessThanOrEqual(relTolerance * magnitude + 1e-30);
+    }
+  }
+}
+
 describe('WASM backend kernels', () => {
   let backend: WasmBackend;
   beforeAll(async () => {
@@ -97,29 +125,25 @@ describe('WASM backend kernels', () => {
 
     it('multiplies by activations rounded as llama.cpp rounds them', async () => {
       const { weight, reference } = loaded[0]!;
-      const nTokens = 3;
-      const x = randomFloats(nTokens * weight.cols, 7, 2);
-      const input = backend.createBuffer(x.length);
-      backend.write(input, x);
-      const out = backend.createBuffer(nTokens * weight.rows);
-      backend.matmul(weight, input, out, nTokens);
-      const got = await backend.read(out);
-      // Q4_1 / Q5_1 add min × (f16-rounded block sum of the activations): allow for that rounding.
-      const relTolerance = typeName === 'Q4_1' || typeName === 'Q5_1' ? 2e-3 : 2e-6;
-      for (let t = 0; t < nTokens; t++) {
-        const a = referenceActivations(weight.info.type, x.subarray(t * weight.cols, (t + 1) * weight.cols));
-        for (let r = 0; r < weight.rows; r++) {
-          let sum = 0;
-          let magnitude = 0;
-          for (let c = 0; c < weight.cols; c++) {
-            const p = reference[r * weight.cols + c]! * a[c]!;
-            sum += p;
-            magnitude += Math.abs(p);
-          }
-          expect(Math.abs(got[t * weight.rows + r]! - sum)).toBeLessThanOrEqual(relTolerance * magnitude + 1e-30);
-        }
-      }
+      await expectMatmulMatches(backend, weight, reference);
     });
+  });
+
+  // Tiny tensors have f16 block scales below 2^-14 (subnormal), which the kernels convert without slow subnormal arithmetic.
+  it.each([['Q8_0', [0]], ['Q4_0', [0]], ['Q4_K', [0, 2]], ['Q6_K', [208]]] as const)('reads subnormal %s block scales exactly', async (typeName, scaleOffsets) => {
+    const blob = await openAsBlob(`${QUANT}/pure/random-llama-256x4-${typeName}.gguf`);
+    const info = (await readGguf(blob)).tensors.find((t) => t.name === TENSORS[0])!;
+    const bytes = await readTensorBytes(blob, info);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let block = 0, i = 0; block < bytes.length; block += info.type.bytesPerBlock) {
+      for (const offset of scaleOffsets) view.setUint16(block + offset, (i++ % 0x3ff) + 1 + (i % 2) * 0x8000, true);
+    }
+    const weight = backend.uploadWeight({ name: info.name, type: info.type, shape: info.shape }, bytes);
+    const reference = dequantize(info.type, bytes, info.elements);
+    const out = backend.createBuffer(weight.rows * weight.cols);
+    backend.embed(weight, Array.from({ length: weight.rows }, (_, r) => r), out);
+    expect(firstBitDifference(await backend.read(out), reference)).toBe(-1);
+    await expectMatmulMatches(backend, weight, reference);
   });
 
   it('multiplies F32 weights in f32', async () => {

@@ -4,7 +4,7 @@
 
 export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16 } from './activations';
 export { matmul, rowBytes, activationRowBytes } from './matmul';
-export { relaxedDotIsExact } from './simd';
+export { relaxedSimdIsExact } from './simd';
 export { dequantizeRow } from './dequantize';
 export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats } from './ops';
 

@@ -4,7 +4,7 @@
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
 import { Q8K_BLOCK_BYTES, Q8_BLOCK_BYTES } from './activations';
-import { dotQuads, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, splatLane16, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -29,26 +29,21 @@ const ZERO: v128 = i32x4.splat(0);
 // lanes 0–3, 16–31 in lanes 4–7), each multiplied by d_w·d_a and added with a fused
 // multiply-add into 8 f32 accumulators that are summed at the end (hsum_float_8).
 
-// The 8 accumulators are two f32x4 locals (accLow: lanes 0–3, accHigh: 4–7); each step rounds d·sum + acc
-// once to f32 in f64 arithmetic, as the fused multiply-add does (d·sum is exact in f64).
+// The 8 accumulators are two f32x4 locals (accLow: lanes 0–3, accHigh: 4–7).
 
-/** acc + d·sums per lane (i32 sums, d an f64 splat), rounded once to f32. */
+/** acc + d·sums per lane (i32 sums converted to f32, d an f32 splat) with a fused multiply-add, as ggml's cvtepi32_ps + fmadd_ps. */
 @inline
 function fmaLanes(acc: v128, sums: v128, d: v128): v128 {
-  const lo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(sums), d), f64x2.promote_low_f32x4(acc));
-  const upperSums = v128.shuffle<i32>(sums, sums, 2, 3, 2, 3);
-  const upperAcc = v128.shuffle<f32>(acc, acc, 2, 3, 2, 3);
-  const hi = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(upperSums), d), f64x2.promote_low_f32x4(upperAcc));
-  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+  return fmaF32x4(f32x4.convert_i32x4_s(sums), d, acc);
 }
 
 /**
- * acc + d·(quad sums of 16 weights with their activations at a): signed weights, or `unsigned`
- * ones in 0..127 (which take the one-instruction dot product where there is one).
+ * acc + d·(quad sums of 16 weights with their Q8 activations at a): signed weights (−127..127),
+ * or `unsigned` ones in 0..127.
  */
 @inline
 function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool): v128 {
-  return fmaLanes(acc, unsigned ? dotQuadsUnsigned(v128.load(a), weights) : dotQuads(v128.load(a), weights), d);
+  return fmaLanes(acc, unsigned ? dotQuadsUnsigned(v128.load(a), weights) : dotQuadsSigned(v128.load(a), weights), d);
 }
 
 /** Block scale of the weight (f16 at w) times the activation block's d. */
@@ -57,10 +52,10 @@ function blockScale(w: usize, a: usize): f32 {
   return f16ToF32(load<u16>(w)) * load<f32>(a, 32);
 }
 
-/** blockScale as an f64 splat, for fmaLanes. */
+/** blockScale in every lane, for fmaLanes. */
 @inline
 function blockScaleLanes(w: usize, a: usize): v128 {
-  return f64x2.splat(<f64>blockScale(w, a));
+  return f32x4.splat(blockScale(w, a));
 }
 
 function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
@@ -109,11 +104,9 @@ function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
 function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
   let acc: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    const a0 = v128.load(a);
-    const a1 = v128.load(a, 16);
     const qs = v128.load(w, 2);
-    const sums = q4_0BlockSums(v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), a0, a1, q4_0Offset(a0, a1));
-    acc = fmaF32(<f32>sumI32x4(sums), blockScale(w, a), acc);
+    const sum = sumI32x4(q4_0NibbleSums(v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), v128.load(a), v128.load(a, 16))) + q4_0Offset(a);
+    acc = fmaF32(<f32>sum, blockScale(w, a), acc);
     w += 18;
     a += Q8_BLOCK_BYTES;
   }
@@ -121,21 +114,19 @@ function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
 }
 
 /**
- * The integer dot product of one Q4_0 block with its Q8 activations a0 (elements 0–15) and a1
- * (16–31), only the lane total meaningful: the stored nibbles (low: elements 0–15, high: 16–31;
- * 0..15, what a byte dot product with an unsigned operand takes) times a, plus `offset` =
- * q4_0Offset(a0, a1) for the −8.
+ * The stored nibbles of one Q4_0 block (low: elements 0–15, high: 16–31; 0..15, what a byte dot
+ * product with an unsigned operand takes) times its Q8 activations a0 (elements 0–15) and a1
+ * (16–31), only the lane total meaningful. The block's integer dot product is that plus q4_0Offset.
  */
 @inline
-function q4_0BlockSums(low: v128, high: v128, a0: v128, a1: v128, offset: v128): v128 {
-  return dotUnsigned(dotUnsigned(offset, a0, low), a1, high);
+function q4_0NibbleSums(low: v128, high: v128, a0: v128, a1: v128): v128 {
+  return dotUnsigned(dotUnsigned(ZERO, a0, low), a1, high);
 }
 
-/** −8·Σa of a Q4_0 block's activations (lane total), shared by every row. */
+/** The −8 of every Q4_0 weight times the activation block at a: −8·Σa, shared by every row. */
 @inline
-function q4_0Offset(a0: v128, a1: v128): v128 {
-  const eight = i8x16.splat(8);
-  return i32x4.neg(dotUnsigned(dotUnsigned(ZERO, a0, eight), a1, eight));
+function q4_0Offset(a: usize): i32 {
+  return load<i32>(a, 40) * -8;
 }
 
 /**
@@ -187,23 +178,22 @@ function q4_0Accumulate(
 ): v128 {
   const a0 = v128.load(a);
   const a1 = v128.load(a, 16);
-  const offset = q4_0Offset(a0, a1);
   const sums = sumEach(
-    q4_0BlockSums(low0, high0, a0, a1, offset),
-    q4_0BlockSums(low1, high1, a0, a1, offset),
-    q4_0BlockSums(low2, high2, a0, a1, offset),
-    q4_0BlockSums(low3, high3, a0, a1, offset),
+    q4_0NibbleSums(low0, high0, a0, a1),
+    q4_0NibbleSums(low1, high1, a0, a1),
+    q4_0NibbleSums(low2, high2, a0, a1),
+    q4_0NibbleSums(low3, high3, a0, a1),
   );
-  return fmaF32x4(f32x4.convert_i32x4_s(sums), f32x4.mul(scales, f32x4.splat(load<f32>(a, 32))), acc);
+  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.add(sums, i32x4.splat(q4_0Offset(a)))), f32x4.mul(scales, f32x4.splat(load<f32>(a, 32))), acc);
 }
 
-/** The f16 scales at w of four rows, stride bytes apart, as f32 lanes. */
+/** The f16 scales at w of four rows, stride bytes apart, as f32 lanes (finite scales: see f16x4ToF32x4). */
 @inline
 function rowScales4(w: usize, stride: usize): v128 {
-  let v = f32x4.splat(f16ToF32(load<u16>(w)));
-  v = f32x4.replace_lane(v, 1, f16ToF32(load<u16>(w + stride)));
-  v = f32x4.replace_lane(v, 2, f16ToF32(load<u16>(w + stride * 2)));
-  return f32x4.replace_lane(v, 3, f16ToF32(load<u16>(w + stride * 3)));
+  let h = i32x4.splat(<i32>load<u16>(w));
+  h = i32x4.replace_lane(h, 1, <i32>load<u16>(w + stride));
+  h = i32x4.replace_lane(h, 2, <i32>load<u16>(w + stride * 2));
+  return f16x4ToF32x4(i32x4.replace_lane(h, 3, <i32>load<u16>(w + stride * 3)));
 }
 
 /** Q4_1 and Q5_1 add min·(activation block sum) per block, a scalar fused multiply-add of its own. */
@@ -266,15 +256,6 @@ function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
 @inline
 function groupSum(a: usize, g: i32): i32 {
   return load<i32>(a + 256 + (<usize>g << 2));
-}
-
-/** Scale and min of sub-block j (0..7) from the 12 packed 6-bit bytes of Q4_K/Q5_K, as (min << 8) | scale. */
-@inline
-function scaleMinK4(scales: usize, j: i32): i32 {
-  if (j < 4) return ((<i32>load<u8>(scales + j + 4) & 63) << 8) | (<i32>load<u8>(scales + j) & 63);
-  const sc = (<i32>load<u8>(scales + j + 4) & 0xf) | ((<i32>load<u8>(scales + j - 4) >> 6) << 4);
-  const m = (<i32>load<u8>(scales + j + 4) >> 4) | ((<i32>load<u8>(scales + j) >> 6) << 4);
-  return (m << 8) | sc;
 }
 
 /** `repacked`: as llama.cpp's 8-row repacked Q2_K (AVX-512), finished like dotQ4Q5_K's. */
@@ -372,7 +353,7 @@ function q4q5KTile(
   let mins0: f32 = 0, mins1: f32 = 0, mins2: f32 = 0, mins3: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let sumi0 = ZERO, sumi1 = ZERO, sumi2 = ZERO, sumi3 = ZERO;
-    let minSum0: i32 = 0, minSum1: i32 = 0, minSum2: i32 = 0, minSum3: i32 = 0;
+    const scales = kScalesOrMins(w + 4, false);
     for (let j = 0; j < 4; j++) {
       const qp = w + qsOffset + (<usize>j << 5);
       let lo0 = v128.and(v128.load(qp), LOW_NIBBLE);
@@ -387,25 +368,18 @@ function q4q5KTile(
         hi0 = v128.or(hi0, i8x16.shl(v128.and(i8x16.shr_u(qh0, j * 2 + 1), one), 4));
         hi1 = v128.or(hi1, i8x16.shl(v128.and(i8x16.shr_u(qh1, j * 2 + 1), one), 4));
       }
-      const sm0 = scaleMinK4(w + 4, j * 2);
-      const sm1 = scaleMinK4(w + 4, j * 2 + 1);
-      const sc0 = i32x4.splat(sm0 & 0xff);
-      const sc1 = i32x4.splat(sm1 & 0xff);
+      const sc0 = splatLane16(scales, j * 2);
+      const sc1 = splatLane16(scales, j * 2 + 1);
       sumi0 = i32x4.add(sumi0, kGroupSums(a, j, lo0, lo1, hi0, hi1, sc0, sc1));
-      minSum0 += kGroupMins(a, j, sm0 >> 8, sm1 >> 8);
-      if (tokens > 1) {
-        sumi1 = i32x4.add(sumi1, kGroupSums(a + aStride, j, lo0, lo1, hi0, hi1, sc0, sc1));
-        minSum1 += kGroupMins(a + aStride, j, sm0 >> 8, sm1 >> 8);
-      }
-      if (tokens > 2) {
-        sumi2 = i32x4.add(sumi2, kGroupSums(a + aStride * 2, j, lo0, lo1, hi0, hi1, sc0, sc1));
-        minSum2 += kGroupMins(a + aStride * 2, j, sm0 >> 8, sm1 >> 8);
-      }
-      if (tokens > 3) {
-        sumi3 = i32x4.add(sumi3, kGroupSums(a + aStride * 3, j, lo0, lo1, hi0, hi1, sc0, sc1));
-        minSum3 += kGroupMins(a + aStride * 3, j, sm0 >> 8, sm1 >> 8);
-      }
+      if (tokens > 1) sumi1 = i32x4.add(sumi1, kGroupSums(a + aStride, j, lo0, lo1, hi0, hi1, sc0, sc1));
+      if (tokens > 2) sumi2 = i32x4.add(sumi2, kGroupSums(a + aStride * 2, j, lo0, lo1, hi0, hi1, sc0, sc1));
+      if (tokens > 3) sumi3 = i32x4.add(sumi3, kGroupSums(a + aStride * 3, j, lo0, lo1, hi0, hi1, sc0, sc1));
     }
+    const mins = kScalesOrMins(w + 4, true);
+    const minSum0 = kMinSum(a, mins);
+    const minSum1 = tokens > 1 ? kMinSum(a + aStride, mins) : 0;
+    const minSum2 = tokens > 2 ? kMinSum(a + aStride * 2, mins) : 0;
+    const minSum3 = tokens > 3 ? kMinSum(a + aStride * 3, mins) : 0;
     const d = f16ToF32(load<u16>(w));
     const dmin = f16ToF32(load<u16>(w, 2));
     const dy0 = load<f32>(a, 320);
@@ -452,19 +426,46 @@ function q4q5KTile(
   if (tokens > 3) store<f32>(out + outStride * 3, total3 - mins3);
 }
 
+/**
+ * The 8 six-bit scales (`mins` false) or mins of a Q4_K/Q5_K block, from its 12 packed bytes at
+ * p, as i16 lanes. Sub-blocks 0–3 keep theirs in the low 6 bits of bytes 0–3 (scales) or 4–7
+ * (mins); sub-blocks 4–7 in a nibble of bytes 8–11 (low: scales, high: mins) with the top 2
+ * bits of bytes 0–3 or 4–7 above it.
+ */
+@inline
+function kScalesOrMins(p: usize, mins: bool): v128 {
+  const packed = v128.load(p);
+  // Bytes 0–3 or 4–7 in lanes 0–3 (`firsts`) or 4–7 (`tops`), bytes 8–11 in lanes 4–7; −1 selects 0.
+  const firsts = mins ? i8x16(4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1) : i8x16(0, 1, 2, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const tops = mins ? i8x16(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1) : i8x16(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, -1, -1, -1, -1);
+  const low6 = v128.and(i8x16.swizzle(packed, firsts), i8x16.splat(63));
+  const nibbleBytes = i8x16.swizzle(packed, i8x16(-1, -1, -1, -1, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1));
+  const nibble = mins ? i8x16.shr_u(nibbleBytes, 4) : v128.and(nibbleBytes, LOW_NIBBLE);
+  const top = i8x16.swizzle(packed, tops);
+  return i16x8.extend_low_i8x16_u(v128.or(v128.or(low6, nibble), i8x16.shl(i8x16.shr_u(top, 6), 4)));
+}
+
 /** Σ of one 64-value group pair j of a Q4_K/Q5_K block: low-nibble weights (scale sc0) and high (sc1) times the Q8_K activations at a. */
 @inline
 function kGroupSums(a: usize, j: i32, lo0: v128, lo1: v128, hi0: v128, hi1: v128, sc0: v128, sc1: v128): v128 {
   const ap = a + (<usize>j << 6);
-  const sLo = dotUnsigned(dotUnsigned(ZERO, v128.load(ap), lo0), v128.load(ap, 16), lo1);
-  const sHi = dotUnsigned(dotUnsigned(ZERO, v128.load(ap, 32), hi0), v128.load(ap, 48), hi1);
-  return i32x4.add(i32x4.mul(sLo, sc0), i32x4.mul(sHi, sc1));
+  return i32x4.add(
+    dotQuadsScaledPair(v128.load(ap), lo0, v128.load(ap, 16), lo1, sc0),
+    dotQuadsScaledPair(v128.load(ap, 32), hi0, v128.load(ap, 48), hi1, sc1),
+  );
 }
 
-/** The mins of group pair j (min0 for the low half, min1 for the high) times the activations' group sums. */
+/** Σ over the 8 sub-blocks of min × the sum of its 32 activations (the 16-value group sums at a + 256, added in pairs). */
 @inline
-function kGroupMins(a: usize, j: i32, min0: i32, min1: i32): i32 {
-  return min0 * (groupSum(a, j * 4) + groupSum(a, j * 4 + 1)) + min1 * (groupSum(a, j * 4 + 2) + groupSum(a, j * 4 + 3));
+function kMinSum(a: usize, mins: v128): i32 {
+  const g0 = v128.load(a + 256);
+  const g1 = v128.load(a + 256, 16);
+  const g2 = v128.load(a + 256, 32);
+  const g3 = v128.load(a + 256, 48);
+  const pairs01 = i32x4.add(v128.shuffle<i32>(g0, g1, 0, 2, 4, 6), v128.shuffle<i32>(g0, g1, 1, 3, 5, 7));
+  const pairs23 = i32x4.add(v128.shuffle<i32>(g2, g3, 0, 2, 4, 6), v128.shuffle<i32>(g2, g3, 1, 3, 5, 7));
+  // Each pair sum is within ±32·127, so it fits in 16 bits.
+  return sumI32x4(i32x4.dot_i16x8_s(mins, i16x8.narrow_i32x4_s(pairs01, pairs23)));
 }
 
 /** Lanes (i, i + 1) of 16 Q8_K group sums times their Q6_K scales, added pairwise: 4 lanes from group `first`. */
@@ -492,18 +493,21 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
     let sumHi = ZERO;
     const scales = w + 192;
     for (let half = 0; half < 2; half++) {
-      for (let part = 0; part < 2; part++) {
-        const offset = (<usize>half << 6) + (<usize>part << 4);
-        const sc = scales + (<usize>half << 3) + part;
-        const s = q6Quarter(w + offset, w + 128 + (<usize>half << 5) + (<usize>part << 4), a + (<usize>half << 7) + (<usize>part << 4),
-          i32x4.splat(<i32>load<i8>(sc)), i32x4.splat(<i32>load<i8>(sc + 2)), i32x4.splat(<i32>load<i8>(sc + 4)), i32x4.splat(<i32>load<i8>(sc + 6)));
-        if (part == 0) sumLo = i32x4.add(sumLo, s);
-        else sumHi = i32x4.add(sumHi, s);
-      }
+      // The 8 scales of this half as 16-bit lanes; part 0 of each 32-value group takes the even ones, part 1 the odd.
+      const sc = i16x8.extend_low_i8x16_s(v128.load64_zero(scales + (<usize>half << 3)));
+      const ql = w + (<usize>half << 6);
+      const qh = w + 128 + (<usize>half << 5);
+      const ah = a + (<usize>half << 7);
+      sumLo = i32x4.add(sumLo, q6Quarter(ql, qh, ah,
+        v128.shuffle<i16>(sc, sc, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(sc, sc, 2, 2, 2, 2, 2, 2, 2, 2),
+        v128.shuffle<i16>(sc, sc, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(sc, sc, 6, 6, 6, 6, 6, 6, 6, 6)));
+      sumHi = i32x4.add(sumHi, q6Quarter(ql + 16, qh + 16, ah + 16,
+        v128.shuffle<i16>(sc, sc, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(sc, sc, 3, 3, 3, 3, 3, 3, 3, 3),
+        v128.shuffle<i16>(sc, sc, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(sc, sc, 7, 7, 7, 7, 7, 7, 7, 7)));
     }
     sumLo = i32x4.sub(sumLo, q6Offsets(a, scales, 0));
     sumHi = i32x4.sub(sumHi, q6Offsets(a, scales, 8));
-    const d = f64x2.splat(<f64>(load<f32>(a, 320) * f16ToF32(load<u16>(w, 208))));
+    const d = f32x4.splat(load<f32>(a, 320) * f16ToF32(load<u16>(w, 208)));
     accLow = fmaLanes(accLow, sumLo, d);
     accHigh = fmaLanes(accHigh, sumHi, d);
     w += 210;
@@ -529,10 +533,10 @@ function q6Quarter(ql: usize, qh: usize, a: usize, s0: v128, s1: v128, s2: v128,
   const w1 = v128.or(v128.and(low32, LOW_NIBBLE), v128.and(i16x8.shl(high, 2), BITS_4_5));
   const w2 = v128.or(v128.and(i16x8.shr_u(low, 4), LOW_NIBBLE), v128.and(high, BITS_4_5));
   const w3 = v128.or(v128.and(i16x8.shr_u(low32, 4), LOW_NIBBLE), v128.and(i16x8.shr_u(high, 2), BITS_4_5));
-  let s = i32x4.mul(dotQuadsUnsigned(v128.load(a), w0), s0);
-  s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 32), w1), s1));
-  s = i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 64), w2), s2));
-  return i32x4.add(s, i32x4.mul(dotQuadsUnsigned(v128.load(a, 96), w3), s3));
+  let s = dotQuadsScaled(v128.load(a), w0, s0);
+  s = i32x4.add(s, dotQuadsScaled(v128.load(a, 32), w1, s1));
+  s = i32x4.add(s, dotQuadsScaled(v128.load(a, 64), w2, s2));
+  return i32x4.add(s, dotQuadsScaled(v128.load(a, 96), w3, s3));
 }
 
 // ---- float weights × f32 activations (already rounded to the weight's precision) ----
@@ -561,15 +565,25 @@ function halfLanes(w: usize, i: i32, widened: bool): v128 {
   return f16x4ToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(w + (<usize>i << 1))));
 }
 
-/** fma chain over every 64-element chunk of lanes offset…offset+3 (half-precision weights × f32 activations). */
+/**
+ * Lanes 4m…4m+3 of the 16-lane vector dotF16 reduces: its lanes 4m…4m+3 of chunk lanes 0–15
+ * (vector 0), 16–31, 32–47 and 48–63, each a chain over every 64-element chunk, added as
+ * (vector 0 + vector 2) + (vector 1 + vector 3).
+ */
 @inline
-function f16LaneChain(w: usize, x: usize, np: i32, offset: i32, widened: bool): v128 {
-  let acc = f32x4.splat(0);
-  for (let i = offset; i < np; i += 64) {
+function f16LaneChains(w: usize, x: usize, np: i32, m: i32, widened: bool): v128 {
+  let c0 = f32x4.splat(0);
+  let c1 = f32x4.splat(0);
+  let c2 = f32x4.splat(0);
+  let c3 = f32x4.splat(0);
+  for (let i = m << 2; i < np; i += 64) {
     // Both factors are f16 values, so the f32 product is exact and a plain add rounds like a fused one.
-    acc = f32x4.add(f32x4.mul(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2))), acc);
+    c0 = f32x4.add(f32x4.mul(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2))), c0);
+    c1 = f32x4.add(f32x4.mul(halfLanes(w, i + 16, widened), v128.load(x + (<usize>(i + 16) << 2))), c1);
+    c2 = f32x4.add(f32x4.mul(halfLanes(w, i + 32, widened), v128.load(x + (<usize>(i + 32) << 2))), c2);
+    c3 = f32x4.add(f32x4.mul(halfLanes(w, i + 48, widened), v128.load(x + (<usize>(i + 48) << 2))), c3);
   }
-  return acc;
+  return f32x4.add(f32x4.add(c0, c2), f32x4.add(c1, c3));
 }
 
 /**
@@ -580,16 +594,16 @@ function f16LaneChain(w: usize, x: usize, np: i32, offset: i32, widened: bool): 
 @inline
 export function dotF16(w: usize, x: usize, n: i32, widened: bool): f32 {
   const np = n & ~63;
-  // Lanes q·4…q·4+3 of the 16-lane vector: (vector 0 + vector 2) + (vector 1 + vector 3).
+  // Lanes 0–3, 4–7, 8–11 and 12–15 of the 16-lane vector.
   let s0 = f32x4.splat(0);
   let s1 = f32x4.splat(0);
   let s2 = f32x4.splat(0);
   let s3 = f32x4.splat(0);
   if (np > 0) {
-    s0 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 0, widened), f16LaneChain(w, x, np, 32, widened)), f32x4.add(f16LaneChain(w, x, np, 16, widened), f16LaneChain(w, x, np, 48, widened)));
-    s1 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 4, widened), f16LaneChain(w, x, np, 36, widened)), f32x4.add(f16LaneChain(w, x, np, 20, widened), f16LaneChain(w, x, np, 52, widened)));
-    s2 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 8, widened), f16LaneChain(w, x, np, 40, widened)), f32x4.add(f16LaneChain(w, x, np, 24, widened), f16LaneChain(w, x, np, 56, widened)));
-    s3 = f32x4.add(f32x4.add(f16LaneChain(w, x, np, 12, widened), f16LaneChain(w, x, np, 44, widened)), f32x4.add(f16LaneChain(w, x, np, 28, widened), f16LaneChain(w, x, np, 60, widened)));
+    s0 = f16LaneChains(w, x, np, 0, widened);
+    s1 = f16LaneChains(w, x, np, 1, widened);
+    s2 = f16LaneChains(w, x, np, 2, widened);
+    s3 = f16LaneChains(w, x, np, 3, widened);
   }
   // _mm512_reduce_add_ps: halves, then quarters, then pairs.
   const quarter = f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));

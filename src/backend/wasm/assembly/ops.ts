@@ -2,7 +2,7 @@
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
 import { dotF16 } from './matmul';
-import { fmaF32, fmaF32x4, roundToF16 } from './simd';
+import { fmaF32, fmaF32x4, roundToF16, roundToF16x4 } from './simd';
 
 // ---- exp as ggml's x86 SIMD code computes it ----
 // e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
@@ -216,7 +216,7 @@ function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
 
 /** Floats of scratch `attention` needs per thread computing up to `nHeads` heads. */
 export function attentionScratchFloats(nSeen: i32, headDim: i32, nHeads: i32): i32 {
-  return nHeads * (headDim * 65 + ((nSeen + 15) & ~15) + 4);
+  return nHeads * (headDim * 65 + ((nSeen + 15) & ~15));
 }
 
 /**
@@ -229,7 +229,8 @@ export function attentionScratchFloats(nSeen: i32, headDim: i32, nHeads: i32): i
  * Caches hold rows of kvDim = nKvHeads·headDim values rounded to f16 and stored as f32 (twice
  * the memory, no conversion in this loop); query head h reads KV head h / (nHeads / nKvHeads).
  * The loops over positions are outermost, so that each cached row streams from memory once
- * for all the heads. headDim must be a multiple of 8. Only heads [headStart, headEnd) are
+ * for all the heads (reading a KV head's slice of every row before the next one's was twice as
+ * slow in a model, whose cache is not in the CPU's caches). headDim must be a multiple of 8. Only heads [headStart, headEnd) are
  * computed, so that threads can share the heads. scratch: attentionScratchFloats(startPos +
  * nTokens, headDim, headEnd − headStart) floats, private to the caller.
  */
@@ -246,11 +247,10 @@ export function attention(
   const rowBytes = <usize>kvDim << 2;
   const headBytes = <usize>headDim << 2;
   const maxPadded = (startPos + nTokens + 15) & ~15;
-  // Per head of this thread: its rounded query, lane accumulators, probabilities and 1 / Σ.
+  // Per head of this thread: its rounded query, lane accumulators and probabilities.
   const qRounded = scratch;
   const laneAcc = qRounded + <usize>heads * headBytes;
   const probs = laneAcc + <usize>(heads * lanes) * headBytes;
-  const inverseSums = probs + (<usize>(heads * maxPadded) << 2);
   for (let t = 0; t < nTokens; t++) {
     const nSeen = startPos + t + 1;
     const padded = (nSeen + 15) & ~15;
@@ -267,14 +267,14 @@ export function attention(
         store<f32>(probs + (<usize>(i * maxPadded + j) << 2), s);
       }
     }
-    for (let i = 0; i < heads; i++) store<f32>(inverseSums + (<usize>i << 2), softmaxInPlace(probs + (<usize>(i * maxPadded) << 2), nSeen, padded));
+    for (let i = 0; i < heads; i++) probabilitiesInPlace(probs + (<usize>(i * maxPadded) << 2), nSeen, padded);
 
     // Position j adds into lane j mod lanes; masked positions would add exact zeros.
     memory.fill(laneAcc, 0, <usize>(heads * lanes) * headBytes);
     for (let j = 0; j < nSeen; j++) {
       const v = vCache + <usize>j * rowBytes;
       for (let i = 0; i < heads; i++) {
-        const p = f32x4.splat(roundToF16(load<f32>(probs + (<usize>(i * maxPadded + j) << 2)) * load<f32>(inverseSums + (<usize>i << 2))));
+        const p = f32x4.splat(load<f32>(probs + (<usize>(i * maxPadded + j) << 2)));
         const vh = v + <usize>((headStart + i) / group) * headBytes;
         const acc = laneAcc + <usize>(i * lanes + (j & (lanes - 1))) * headBytes;
         for (let d = 0; d < headDim; d += 8) {
@@ -292,11 +292,11 @@ export function attention(
 }
 
 /**
- * Soft-max numerators of n scores in place as ggml_vec_soft_max_f32, the slots up to `padded`
- * (a multiple of 16) set to e^−∞ = 0; returns 1 / their sum. SIMD exp, each group of 16
- * summed in f32, the groups in f64.
+ * Soft-max probabilities of n scores in place as ggml_vec_soft_max_f32, then scaled by 1 / Σ and
+ * rounded to f16 as llama.cpp's KQ·V product takes them; the slots up to `padded` (a multiple of
+ * 16) become e^−∞ = 0. SIMD exp, each group of 16 summed in f32, the groups in f64.
  */
-function softmaxInPlace(scores: usize, n: i32, padded: i32): f32 {
+function probabilitiesInPlace(scores: usize, n: i32, padded: i32): void {
   let maxScore: f32 = -Infinity;
   for (let j = 0; j < n; j++) maxScore = max(maxScore, load<f32>(scores + (<usize>j << 2)));
   for (let j = n; j < padded; j++) store<f32>(scores + (<usize>j << 2), -Infinity);
@@ -314,5 +314,9 @@ function softmaxInPlace(scores: usize, n: i32, padded: i32): f32 {
     v128.store(p, e3, 48);
     sum += <f64>sumF32x16(e0, e1, e2, e3);
   }
-  return <f32>(1 / sum);
+  const inverseSum = f32x4.splat(<f32>(1 / sum));
+  for (let j = 0; j < padded; j += 4) {
+    const p = scores + (<usize>j << 2);
+    v128.store(p, roundToF16x4(f32x4.mul(v128.load(p), inverseSum)));
+  }
 }

@@ -1,9 +1,10 @@
 // Small SIMD building blocks shared by the kernels. Where the relaxed-simd
 // proposal is available (ASC_FEATURE_RELAXED_SIMD is a compile-time constant),
-// multiply-add is fused and byte dot products take one instruction: only with a
+// multiply-add takes one instruction and byte dot products too: only with a
 // second operand in 0..127, where every engine must give the exact sums. The
-// loader checks that it does (relaxedDotIsExact) before taking this build:
-// Node 20's implementation, behind a flag, returns twice the true sum.
+// loader checks that this engine's dot products are exact and its multiply-add
+// is fused (relaxedSimdIsExact) before taking this build: Node 20's
+// implementation, behind a flag, returns twice the true sum.
 
 /** acc + Σ act[i]·w[i] over 16 bytes: act signed int8, w in 0..127. Only the lane total is meaningful. */
 @inline
@@ -25,6 +26,20 @@ export function dotQuads(a: v128, b: v128): v128 {
   return i32x4.add(v128.shuffle<i32>(lo, hi, 0, 2, 4, 6), v128.shuffle<i32>(lo, hi, 1, 3, 5, 7));
 }
 
+/**
+ * dotQuads for activations in −127..127 and weights in −127..127: with relaxed SIMD, as x86's
+ * sign + abs + maddubs, the weights' signs move onto the activations so that the one-instruction
+ * dot product takes |w|.
+ */
+@inline
+export function dotQuadsSigned(act: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const negative = i8x16.lt_s(w, i8x16.splat(0));
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(act, negative), negative), i8x16.abs(w), i32x4.splat(0));
+  }
+  return dotQuads(act, w);
+}
+
 /** dotQuads for w in 0..127. */
 @inline
 export function dotQuadsUnsigned(act: v128, w: v128): v128 {
@@ -32,20 +47,64 @@ export function dotQuadsUnsigned(act: v128, w: v128): v128 {
   return dotQuads(act, w);
 }
 
-/** Whether this engine's byte dot products are exact (always true for the plain-SIMD build). */
-export function relaxedDotIsExact(): bool {
-  const act = i8x16(-128, 127, -1, 1, -128, -128, 127, 127, 5, -7, 0, 100, -100, 3, -3, 64);
-  const w = i8x16(127, 127, 1, 0, 0, 1, 2, 127, 64, 33, 90, 17, 127, 126, 0, 1);
-  return i32x4.all_true(i32x4.eq(dotQuadsUnsigned(act, w), dotQuads(act, w)))
-    && sumI32x4(dotUnsigned(i32x4.splat(7), act, w)) == sumI32x4(dotQuads(act, w)) + 28;
+/**
+ * dotQuadsUnsigned times `scale` (an i16x8 splat), for w in 0..127 with pair sums that fit in
+ * 16 bits: relaxed SIMD's pair dot product then a 16-bit multiply-add with the scale, as x86's
+ * maddubs + madd do it, instead of a 32-bit multiply.
+ */
+@inline
+export function dotQuadsScaled(act: v128, w: v128, scale: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(act, w), scale);
+  return i32x4.mul(dotQuads(act, w), i32x4.extend_low_i16x8_s(scale));
 }
 
 /**
- * a·b + c per f32 lane, rounded once (a fused multiply-add), computed in f64 so that every
- * engine gives the same bits: the product of two f32 is exact in f64.
+ * (dotQuads(act0, w0) + dotQuads(act1, w1)) × `scale` (an i16x8 splat), for w in 0..31: the pair
+ * sums of both products are added in 16 bits before the multiply-add with the scale.
+ */
+@inline
+export function dotQuadsScaledPair(act0: v128, w0: v128, act1: v128, w1: v128, scale: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(act0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(act1, w1)), scale);
+  }
+  return i32x4.add(dotQuadsScaled(act0, w0, scale), dotQuadsScaled(act1, w1, scale));
+}
+
+/** Lane `lane` (0..7, a runtime value) of an i16x8 vector in every lane. */
+@inline
+export function splatLane16(v: v128, lane: i32): v128 {
+  return i8x16.swizzle(v, i16x8.splat(<i16>((lane << 1) | (((lane << 1) + 1) << 8))));
+}
+
+/**
+ * Whether this engine's byte dot products are exact and its multiply-add fused, as the
+ * kernels assume (always true for the plain-SIMD build).
+ */
+export function relaxedSimdIsExact(): bool {
+  const act = i8x16(-128, 127, -1, 1, -128, -128, 127, 127, 5, -7, 0, 100, -100, 3, -3, 64);
+  const w = i8x16(127, 127, 1, 0, 0, 1, 2, 127, 64, 33, 90, 17, 127, 126, 0, 1);
+  // (1 + 2^-12)² − (1 + 2^-11) is 2^-24 when fused and 0 when the product is rounded first.
+  const near = f32x4.splat(reinterpret<f32>(0x3f800800)); // 1 + 2^-12
+  const fused = f32x4.extract_lane(fmaF32x4(near, near, f32x4.splat(-reinterpret<f32>(0x3f801000))), 0); // − (1 + 2^-11)
+  const quads = dotQuads(act, w);
+  const signedAct = i8x16(-127, 127, -1, 1, -100, -127, 127, 127, 5, -7, 0, 100, -100, 3, -3, 64);
+  const signedW = i8x16(-127, 127, -1, 0, 0, -1, 2, -127, 64, -33, 90, -17, 127, -126, 0, 1);
+  return i32x4.all_true(i32x4.eq(dotQuadsUnsigned(act, w), quads))
+    && i32x4.all_true(i32x4.eq(dotQuadsSigned(signedAct, signedW), dotQuads(signedAct, signedW)))
+    && i32x4.all_true(i32x4.eq(dotQuadsScaled(act, w, i16x8.splat(-3)), i32x4.mul(quads, i32x4.splat(-3))))
+    && i32x4.all_true(i32x4.eq(dotQuadsScaledPair(act, v128.and(w, i8x16.splat(31)), act, v128.and(w, i8x16.splat(15)), i16x8.splat(5)),
+      i32x4.mul(i32x4.add(dotQuads(act, v128.and(w, i8x16.splat(31))), dotQuads(act, v128.and(w, i8x16.splat(15)))), i32x4.splat(5))))
+    && sumI32x4(dotUnsigned(i32x4.splat(7), act, w)) == sumI32x4(quads) + 28
+    && fused == reinterpret<f32>(0x33800000); // 2^-24
+}
+
+/**
+ * a·b + c per f32 lane, rounded once (a fused multiply-add): relaxed SIMD's multiply-add where
+ * the loader found it fused, otherwise computed in f64 (the product of two f32 is exact there).
  */
 @inline
 export function fmaF32x4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   const lo = f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b)), f64x2.promote_low_f32x4(c));
   const a2 = v128.shuffle<f32>(a, a, 2, 3, 2, 3);
   const b2 = v128.shuffle<f32>(b, b, 2, 3, 2, 3);
@@ -107,17 +166,30 @@ export function highBitsTimes16(bits: u32, first: i32): v128 {
 
 // --- half precision ---
 
-/** f16 bits → f32 (exact, including subnormals, infinities and NaN). */
+/**
+ * f16 bits → f32 (exact, including subnormals, infinities and NaN), without arithmetic on f32
+ * subnormals, which x86 cores run in slow microcode (tiny Q6_K scales, all f16 subnormals, made a
+ * matmul 1.6× slower): normal values move their bits and re-bias the exponent (15 → 127) with an
+ * integer add; an f16 subnormal m·2^-24 converts m exactly to float.
+ */
 @inline
 export function f16ToF32(h: u32): f32 {
   const sign = (h & 0x8000) << 16;
-  if ((h & 0x7c00) == 0x7c00) return reinterpret<f32>(sign | 0x7f800000 | ((h & 0x3ff) << 13));
-  // Moving the bits into f32 position and scaling by 2^112 re-biases the exponent and normalizes subnormals.
-  const magnitude = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
-  return reinterpret<f32>(reinterpret<u32>(magnitude) | sign);
+  const exponent = h & 0x7c00;
+  let magnitude: u32;
+  if (exponent == 0x7c00) magnitude = 0x7f800000 | ((h & 0x3ff) << 13);
+  else if (exponent != 0) magnitude = ((h & 0x7fff) << 13) + 0x38000000;
+  else magnitude = reinterpret<u32>(<f32>(h & 0x3ff) * reinterpret<f32>(0x33800000)); // × 2^-24
+  return reinterpret<f32>(magnitude | sign);
 }
 
-/** 4 f16 values (low halves of i32 lanes, zero-extended) → f32x4. Finite inputs only. */
+/**
+ * 4 f16 values (low halves of i32 lanes, zero-extended) → f32x4. Finite inputs only (infinities
+ * and NaNs come out as large finite values). Moving the bits into f32 position and scaling by
+ * 2^112 re-biases the exponent and normalizes subnormals: f16 subnormals make that multiply slow
+ * (see f16ToF32), but they are rare among weights, and selecting another path per lane would
+ * cost F16 weights 1.7× in time.
+ */
 @inline
 export function f16x4ToF32x4(h: v128): v128 {
   const magnitude = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
@@ -144,6 +216,18 @@ export function f32ToF16(f: f32): u32 {
 @inline
 export function roundToF16(f: f32): f32 {
   return f16ToF32(f32ToF16(f));
+}
+
+/**
+ * roundToF16 of every lane, for finite |x| ≤ 65504 (probabilities): adding 2^(e+13), e being x's
+ * exponent or f16's smallest (−14), leaves f16's fraction bits, rounded by the addition (ties to even).
+ */
+@inline
+export function roundToF16x4(x: v128): v128 {
+  const exponent = i32x4.max_s(v128.and(x, i32x4.splat(0x7f800000)), i32x4.splat(113 << 23));
+  const shift = i32x4.add(exponent, i32x4.splat(13 << 23));
+  const magnitude = f32x4.sub(f32x4.add(v128.and(x, i32x4.splat(0x7fffffff)), shift), shift);
+  return v128.or(magnitude, v128.and(x, i32x4.splat(0x80000000)));
 }
 
 /** f32 → bf16 bits, rounding to nearest even, NaN kept quiet. */
