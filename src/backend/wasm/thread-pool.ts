@@ -20,10 +20,14 @@ const FAILED = 2;
 const ARGS_OFFSET = 16;
 const CONTROL_BYTES = ARGS_OFFSET + MAX_OP_ARGS * 8;
 /**
- * Polls of a control word before sleeping in Atomics.wait (some tens of microseconds): a
- * forward pass issues ops back to back, and waking a sleeping thread costs more than a small op.
+ * How long a thread polls a control word before sleeping in Atomics.wait. A forward pass issues
+ * ops back to back, some tens of microseconds apart, and waking a sleeping thread takes about as
+ * long as a small op (on a 2-core VM, polling only some tens of microseconds made 2 threads
+ * slower than 1 at decoding): threads stay awake through a forward pass and sleep between them.
  */
-const SPIN_POLLS = 2000;
+const SPIN_MILLISECONDS = 1;
+/** Polls between looks at the clock. */
+const POLLS_PER_CLOCK_READ = 256;
 
 /** What a worker receives once, at start. */
 export interface WorkerInit {
@@ -126,12 +130,15 @@ export async function serveWorker(init: WorkerInit, report: (message: WorkerRepo
   }
 }
 
-/** Returns control[index] once it differs from `value`: polls SPIN_POLLS times, then sleeps in Atomics.wait. */
+/** Returns control[index] once it differs from `value`: polls for SPIN_MILLISECONDS, then sleeps in Atomics.wait. */
 function waitWhile(control: Int32Array, index: number, value: number): number {
-  for (let i = 0; i < SPIN_POLLS; i++) {
-    const current = Atomics.load(control, index);
-    if (current !== value) return current;
-  }
+  const spinUntil = performance.now() + SPIN_MILLISECONDS;
+  do {
+    for (let i = 0; i < POLLS_PER_CLOCK_READ; i++) {
+      const current = Atomics.load(control, index);
+      if (current !== value) return current;
+    }
+  } while (performance.now() < spinUntil);
   for (;;) {
     Atomics.wait(control, index, value);
     const current = Atomics.load(control, index);

@@ -120,7 +120,7 @@ function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
  */
 @inline
 function q4_0NibbleSums(low: v128, high: v128, a0: v128, a1: v128): v128 {
-  return dotUnsigned(dotUnsigned(ZERO, a0, low), a1, high);
+  return dotQuadsScaledPair(a0, low, a1, high, i16x8.splat(1));
 }
 
 /** The −8 of every Q4_0 weight times the activation block at a: −8·Σa, shared by every row. */
