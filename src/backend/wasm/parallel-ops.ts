@@ -12,9 +12,10 @@ export const OP_ATTENTION = 2;
 /** Most numbers an op takes, its code included. */
 export const MAX_OP_ARGS = 16;
 
-/** [start, end) of thread `index`'s share of `total` items. */
-export function shareOf(total: number, index: number, count: number): [number, number] {
-  return [Math.floor((total * index) / count), Math.floor((total * (index + 1)) / count)];
+/** [start, end) of thread `index`'s share of `total` items, shares starting on multiples of `align`. */
+export function shareOf(total: number, index: number, count: number, align = 1): [number, number] {
+  const boundary = (i: number) => (i === count ? total : Math.floor((total * i) / count / align) * align);
+  return [boundary(index), boundary(index + 1)];
 }
 
 /** Runs thread `index`'s share (of `count`) of the op in `args`. */
@@ -22,7 +23,8 @@ export function runShare(kernels: KernelExports, args: Float64Array, index: numb
   const op = args[0];
   if (op === OP_MATMUL) {
     const [type, w, rows, cols, act, nTokens, out] = args.subarray(1, 8);
-    const [start, end] = shareOf(rows!, index, count);
+    // Whole groups of 4 rows, as the repacked Q4_0 layout keeps them.
+    const [start, end] = shareOf(rows!, index, count, 4);
     if (start < end) kernels.matmul(type!, w!, rows!, cols!, act!, nTokens!, out!, start, end);
   } else if (op === OP_ATTENTION) {
     const [q, keys, values, out, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes] = args.subarray(1, 13);

@@ -42,6 +42,8 @@ class WasmWeight implements BackendWeight {
     readonly cols: number,
     readonly rows: number,
     readonly ptr: number,
+    /** The layout id the kernels read it by: its GGML type id, or the repacked Q4_0's. */
+    readonly layout: number,
   ) {}
 }
 
@@ -110,7 +112,10 @@ export class WasmBackend implements Backend {
     const { cols, rows } = weightGeometry(info, bytes);
     const ptr = this.allocate(bytes.byteLength);
     this.bytes(ptr, bytes.byteLength).set(bytes);
-    return new WasmWeight(info, cols, rows, ptr);
+    let layout = info.type.id;
+    // Q4_0 matrices of a multiple of 8 rows run in tiles of 4 rows, which read them interleaved (as llama.cpp repacks them).
+    if (info.type.id === GgmlType.Q4_0 && rows % 8 === 0) layout = this.kernels.repackQ4_0(ptr, rows, cols, this.scratch(4 * (bytes.byteLength / rows)));
+    return new WasmWeight(info, cols, rows, ptr, layout);
   }
 
   createBuffer(length: number): BackendBuffer {
@@ -151,7 +156,7 @@ export class WasmBackend implements Backend {
     for (let t = 0; t < tokens.length; t++) {
       const token = tokens[t]!;
       if (!Number.isInteger(token) || token < 0 || token >= w.rows) throw new BackendError(`token id ${token} is outside the vocabulary of ${w.rows}`);
-      this.kernels.dequantizeRow(w.info.type.id, w.ptr, w.cols, token, o.ptr + t * w.cols * 4);
+      this.kernels.dequantizeRow(w.layout, w.ptr, w.cols, token, o.ptr + t * w.cols * 4);
     }
   }
 
@@ -164,9 +169,9 @@ export class WasmBackend implements Backend {
     needLength(o, nTokens * w.rows, `${w.info.name} output`);
     const act = this.prepareActivations(w.info.type, input.ptr, w.cols, nTokens);
     if (this.pool && w.rows > 1 && w.rows * w.cols * nTokens >= MIN_PARALLEL_WORK) {
-      this.pool.run([OP_MATMUL, w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr]);
+      this.pool.run([OP_MATMUL, w.layout, w.ptr, w.rows, w.cols, act, nTokens, o.ptr]);
     } else {
-      this.kernels.matmul(w.info.type.id, w.ptr, w.rows, w.cols, act, nTokens, o.ptr, 0, w.rows);
+      this.kernels.matmul(w.layout, w.ptr, w.rows, w.cols, act, nTokens, o.ptr, 0, w.rows);
     }
   }
 

@@ -1,7 +1,7 @@
 // Weight rows back to f32 (embedding lookups, and tests of the dot products).
 // Plain scalar code: it runs once per token, not per weight per token.
 
-import { BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes } from './matmul';
+import { BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_0_GROUP_BLOCK_BYTES, Q4_0_ROWS_OF_4, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes } from './matmul';
 import { f16ToF32 } from './simd';
 
 @inline
@@ -22,11 +22,17 @@ function dequantBlock32(type: i32, w: usize, out: usize, base: i32): void {
     return;
   }
   const hasMin = type == Q4_1 || type == Q5_1;
-  const m: f32 = hasMin ? half(w + 2) : 0;
   const hasHigh = type == Q5_0 || type == Q5_1;
   const high: u32 = hasHigh ? load<u32>(w + (hasMin ? 4 : 2)) : 0;
-  const qs = w + (hasMin ? 4 : 2) + (hasHigh ? 4 : 0);
-  const offset: i32 = hasMin ? 0 : hasHigh ? 16 : 8;
+  dequantNibbles(d, hasMin ? half(w + 2) : 0, hasMin, high, hasHigh ? 16 : 8, w + (hasMin ? 4 : 2) + (hasHigh ? 4 : 0), out, base);
+}
+
+/**
+ * The 32 values of a block of 16 code bytes at qs (low nibbles: values 0–15, high: 16–31), each
+ * with its fifth bit from `high`: d·(code − offset), or d·code + m where the type has a min.
+ */
+@inline
+function dequantNibbles(d: f32, m: f32, hasMin: bool, high: u32, offset: i32, qs: usize, out: usize, base: i32): void {
   for (let i = 0; i < 16; i++) {
     const byte = <i32>load<u8>(qs + i);
     const lo = (byte & 0xf) | (<i32>((high >> i) & 1) << 4);
@@ -105,7 +111,15 @@ function dequantBlockK(type: i32, w: usize, out: usize, base: i32): void {
 /** out = row `row` of a weight matrix with `cols` columns, as f32. */
 export function dequantizeRow(type: i32, w: usize, cols: i32, row: i32, out: usize): void {
   const src = w + <usize>row * <usize>rowBytes(type, cols);
-  if (type == F32) {
+  if (type == Q4_0_ROWS_OF_4) {
+    // Row k of its group of 4: scale k of each block of the group, then its 16 code bytes.
+    const group = w + <usize>(row >> 2) * 4 * <usize>rowBytes(type, cols);
+    const k = <usize>(row & 3);
+    for (let b = 0; b < cols >> 5; b++) {
+      const block = group + <usize>b * Q4_0_GROUP_BLOCK_BYTES;
+      dequantNibbles(half(block + (k << 1)), 0, false, 0, 8, block + 8 + (k << 4), out, b << 5);
+    }
+  } else if (type == F32) {
     memory.copy(out, src, <usize>cols << 2);
   } else if (type == F16) {
     for (let i = 0; i < cols; i++) put(out, i, half(src + (<usize>i << 1)));

@@ -3,7 +3,7 @@
 // pointers.
 
 export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16 } from './activations';
-export { matmul, rowBytes, activationRowBytes } from './matmul';
+export { matmul, repackQ4_0, rowBytes, activationRowBytes } from './matmul';
 export { relaxedSimdIsExact } from './simd';
 export { dequantizeRow } from './dequantize';
 export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats } from './ops';

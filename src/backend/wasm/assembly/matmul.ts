@@ -21,6 +21,16 @@ export const Q5_K: i32 = 13;
 export const Q6_K: i32 = 14;
 export const BF16: i32 = 30;
 
+/**
+ * Not a GGML type: Q4_0 weights of a multiple of 8 rows as the backend keeps them (repackQ4_0
+ * returns this id). Each group of 4 rows holds, per block, the 4 rows' f16 scales (8 bytes) and
+ * then their 16 code bytes each: 72 bytes, the size of the 4 GGUF blocks, read by a tile as one
+ * stream with its scales in one load.
+ */
+export const Q4_0_ROWS_OF_4: i32 = 1002;
+/** Bytes of one block of Q4_0_ROWS_OF_4: 4 rows' scales and codes. */
+export const Q4_0_GROUP_BLOCK_BYTES: usize = 72;
+
 const LOW_NIBBLE: v128 = i8x16.splat(0x0f);
 const ZERO: v128 = i32x4.splat(0);
 
@@ -97,23 +107,6 @@ function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
 }
 
 /**
- * Q4_0 as llama.cpp computes matrices of a multiple of 8 rows, which it repacks into
- * interleaved 8-row blocks (its gemv/gemm): each block's whole integer dot product,
- * times d_w·d_a, added to one running sum with a fused multiply-add.
- */
-function dotQ4_0Repacked(w: usize, a: usize, nb: i32): f32 {
-  let acc: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    const qs = v128.load(w, 2);
-    const sum = sumI32x4(q4_0NibbleSums(v128.and(qs, LOW_NIBBLE), i8x16.shr_u(qs, 4), v128.load(a), v128.load(a, 16))) + q4_0Offset(a);
-    acc = fmaF32(<f32>sum, blockScale(w, a), acc);
-    w += 18;
-    a += Q8_BLOCK_BYTES;
-  }
-  return acc;
-}
-
-/**
  * The stored nibbles of one Q4_0 block (low: elements 0–15, high: 16–31; 0..15, what a byte dot
  * product with an unsigned operand takes) times its Q8 activations a0 (elements 0–15) and a1
  * (16–31), only the lane total meaningful. The block's integer dot product is that plus q4_0Offset.
@@ -130,24 +123,26 @@ function q4_0Offset(a: usize): i32 {
 }
 
 /**
- * dotQ4_0Repacked of four consecutive rows (stride bytes apart) with up to four tokens' activations
- * (aStride bytes apart), the same arithmetic per row and token: each weight block is unpacked once for
- * all the tokens, and the 16 running sums (a vector of four rows per token) are independent fused
- * multiply-add chains. Writes token i's four results at out + i·outStride. Inlined, so that a
- * constant `tokens` of 1 (decoding) compiles to the one-token loop alone.
+ * Four rows of Q4_0_ROWS_OF_4 weights (their group at w) with up to four tokens' activations (aStride
+ * bytes apart), as llama.cpp computes Q4_0 matrices of a multiple of 8 rows (which it repacks too):
+ * per row and token, each block's whole integer dot product times d_w·d_a added to a running sum
+ * with a fused multiply-add. Each weight block is unpacked once for all the tokens, and the 16
+ * running sums (a vector of four rows per token) are independent chains. Writes token i's four
+ * results at out + i·outStride. Inlined, so that a constant `tokens` of 1 (decoding) compiles to the
+ * one-token loop alone.
  */
 @inline
-function q4_0Tile(w: usize, stride: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+function q4_0Tile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     // The block of each row, unpacked: stored nibbles of elements 0–15 (low) and 16–31 (high).
-    const q0 = v128.load(w, 2);
-    const q1 = v128.load(w + stride, 2);
-    const q2 = v128.load(w + stride * 2, 2);
-    const q3 = v128.load(w + stride * 3, 2);
+    const q0 = v128.load(w, 8);
+    const q1 = v128.load(w, 24);
+    const q2 = v128.load(w, 40);
+    const q3 = v128.load(w, 56);
     const low0 = v128.and(q0, LOW_NIBBLE);
     const low1 = v128.and(q1, LOW_NIBBLE);
     const low2 = v128.and(q2, LOW_NIBBLE);
@@ -156,18 +151,41 @@ function q4_0Tile(w: usize, stride: usize, a: usize, aStride: usize, nb: i32, to
     const high1 = i8x16.shr_u(q1, 4);
     const high2 = i8x16.shr_u(q2, 4);
     const high3 = i8x16.shr_u(q3, 4);
-    const scales = rowScales4(w, stride);
+    // Finite scales (see f16x4ToF32x4).
+    const scales = f16x4ToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(w)));
     acc0 = q4_0Accumulate(a, acc0, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     if (tokens > 1) acc1 = q4_0Accumulate(a + aStride, acc1, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     if (tokens > 2) acc2 = q4_0Accumulate(a + aStride * 2, acc2, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     if (tokens > 3) acc3 = q4_0Accumulate(a + aStride * 3, acc3, low0, high0, low1, high1, low2, high2, low3, high3, scales);
-    w += 18;
+    w += Q4_0_GROUP_BLOCK_BYTES;
     a += Q8_BLOCK_BYTES;
   }
   v128.store(out, acc0);
   if (tokens > 1) v128.store(out + outStride, acc1);
   if (tokens > 2) v128.store(out + outStride * 2, acc2);
   if (tokens > 3) v128.store(out + outStride * 3, acc3);
+}
+
+/**
+ * Rearranges the `rows` (a multiple of 4) Q4_0 rows at w into Q4_0_ROWS_OF_4 in place, through
+ * `scratch` (4 rows' bytes); returns that layout's id, for matmul and dequantizeRow.
+ */
+export function repackQ4_0(w: usize, rows: i32, cols: i32, scratch: usize): i32 {
+  const bytesPerRow = <usize>rowBytes(Q4_0, cols);
+  const nb = cols >> 5;
+  for (let g = 0; g < rows; g += 4) {
+    const group = w + <usize>g * bytesPerRow;
+    memory.copy(scratch, group, bytesPerRow * 4);
+    for (let b = 0; b < nb; b++) {
+      const dst = group + <usize>b * Q4_0_GROUP_BLOCK_BYTES;
+      for (let k = 0; k < 4; k++) {
+        const src = scratch + <usize>k * bytesPerRow + <usize>b * 18;
+        store<u16>(dst + (<usize>k << 1), load<u16>(src));
+        v128.store(dst + 8 + (<usize>k << 4), v128.load(src, 2));
+      }
+    }
+  }
+  return Q4_0_ROWS_OF_4;
 }
 
 /** acc + d·(integer dot product) of four rows' unpacked Q4_0 block with the Q8 activation block at a, lane r for row r. */
@@ -185,15 +203,6 @@ function q4_0Accumulate(
     q4_0NibbleSums(low3, high3, a0, a1),
   );
   return fmaF32x4(f32x4.convert_i32x4_s(i32x4.add(sums, i32x4.splat(q4_0Offset(a)))), f32x4.mul(scales, f32x4.splat(load<f32>(a, 32))), acc);
-}
-
-/** The f16 scales at w of four rows, stride bytes apart, as f32 lanes (finite scales: see f16x4ToF32x4). */
-@inline
-function rowScales4(w: usize, stride: usize): v128 {
-  let h = i32x4.splat(<i32>load<u16>(w));
-  h = i32x4.replace_lane(h, 1, <i32>load<u16>(w + stride));
-  h = i32x4.replace_lane(h, 2, <i32>load<u16>(w + stride * 2));
-  return f16x4ToF32x4(i32x4.replace_lane(h, 3, <i32>load<u16>(w + stride * 3)));
 }
 
 /** Q4_1 and Q5_1 add min·(activation block sum) per block, a scalar fused multiply-add of its own. */
@@ -635,7 +644,7 @@ export function rowBytes(type: i32, cols: i32): i32 {
   switch (type) {
     case F32: return cols * 4;
     case F16: case BF16: return cols * 2;
-    case Q4_0: return (cols >> 5) * 18;
+    case Q4_0: case Q4_0_ROWS_OF_4: return (cols >> 5) * 18;
     case Q4_1: return (cols >> 5) * 20;
     case Q5_0: return (cols >> 5) * 22;
     case Q5_1: return (cols >> 5) * 24;
@@ -653,7 +662,7 @@ export function rowBytes(type: i32, cols: i32): i32 {
 export function activationRowBytes(type: i32, cols: i32): i32 {
   switch (type) {
     case F32: case F16: case BF16: return cols * 4;
-    case Q4_0: case Q4_1: case Q5_0: case Q5_1: case Q8_0: return (cols >> 5) * Q8_BLOCK_BYTES;
+    case Q4_0: case Q4_0_ROWS_OF_4: case Q4_1: case Q5_0: case Q5_1: case Q8_0: return (cols >> 5) * Q8_BLOCK_BYTES;
     case Q2_K: case Q3_K: case Q4_K: case Q5_K: case Q6_K: return (cols >> 8) * Q8K_BLOCK_BYTES;
     default: return -1;
   }
@@ -665,7 +674,7 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
     case F32: return dotF32(w, a, cols);
     case F16: return dotF16(w, a, cols, false);
     case BF16: return dotBf16(w, a, cols);
-    case Q4_0: return (rows & 7) == 0 ? dotQ4_0Repacked(w, a, cols >> 5) : dotQ4_0(w, a, cols >> 5);
+    case Q4_0: return dotQ4_0(w, a, cols >> 5);
     case Q4_1: return dotQ4_1(w, a, cols >> 5);
     case Q5_0: return dotQ5_0(w, a, cols >> 5);
     case Q5_1: return dotQ5_1(w, a, cols >> 5);
@@ -685,13 +694,14 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
   const wStride = <usize>rowBytes(type, cols);
   const aStride = <usize>activationRowBytes(type, cols);
   let r = rowStart;
-  if (type == Q4_0 && (rows & 7) == 0) {
+  if (type == Q4_0_ROWS_OF_4) {
+    // rowStart is a multiple of 4 (see the backend's shares): whole groups only.
+    const outStride = <usize>rows << 2;
     for (; r + 4 <= rowEnd; r += 4) {
       const wr = w + <usize>r * wStride;
       const o = out + (<usize>r << 2);
-      const outStride = <usize>rows << 2;
-      if (nTokens == 1) q4_0Tile(wr, wStride, act, aStride, cols >> 5, 1, o, outStride);
-      else for (let t = 0; t < nTokens; t += 4) q4_0Tile(wr, wStride, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+      if (nTokens == 1) q4_0Tile(wr, act, aStride, cols >> 5, 1, o, outStride);
+      else for (let t = 0; t < nTokens; t += 4) q4_0Tile(wr, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
     }
   }
   if (type == Q4_K || type == Q5_K) {
