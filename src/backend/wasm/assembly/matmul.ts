@@ -4,7 +4,7 @@
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
 import { Q8K_BLOCK_BYTES, Q8_BLOCK_BYTES } from './activations';
-import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, splatLane16, sumI32x4 } from './simd';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -32,6 +32,7 @@ export const Q4_0_ROWS_OF_4: i32 = 1002;
 export const Q4_0_GROUP_BLOCK_BYTES: usize = 72;
 
 const LOW_NIBBLE: v128 = i8x16.splat(0x0f);
+const FIFTH_BIT: v128 = i8x16.splat(0x10);
 const ZERO: v128 = i32x4.splat(0);
 
 // ---- 32-element blocks × Q8 activations ----
@@ -277,17 +278,21 @@ function dotQ2_K(w: usize, a: usize, nb: i32, repacked: bool): f32 {
     let sumi = ZERO;
     let mins: i32 = 0;
     for (let half = 0; half < 2; half++) {
-      const q0 = v128.load(w + 16 + (<usize>half << 5));
-      const q1 = v128.load(w + 32 + (<usize>half << 5));
+      // 2-bit codes of group pair j in bits 2j, 2j + 1 of each byte: moved down two bits per pair (16-bit shifts; the mask keeps each byte's own).
+      let q0 = v128.load(w + 16 + (<usize>half << 5));
+      let q1 = v128.load(w + 32 + (<usize>half << 5));
       for (let j = 0; j < 4; j++) {
         const g = half * 8 + j * 2; // scale group of the first 16 values
         const sc0 = <i32>load<u8>(w + g);
         const sc1 = <i32>load<u8>(w + g + 1);
         const ap = a + (<usize>g << 4);
-        const s0 = dotUnsigned(ZERO, v128.load(ap), v128.and(i8x16.shr_u(q0, j * 2), three));
-        const s1 = dotUnsigned(ZERO, v128.load(ap, 16), v128.and(i8x16.shr_u(q1, j * 2), three));
-        sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(s0, i32x4.splat(sc0 & 0xf)), i32x4.mul(s1, i32x4.splat(sc1 & 0xf))));
+        sumi = i32x4.add(sumi, i32x4.add(
+          dotQuadsScaled(v128.load(ap), v128.and(q0, three), i16x8.splat(<i16>(sc0 & 0xf))),
+          dotQuadsScaled(v128.load(ap, 16), v128.and(q1, three), i16x8.splat(<i16>(sc1 & 0xf))),
+        ));
         mins += (sc0 >> 4) * groupSum(a, g) + (sc1 >> 4) * groupSum(a, g + 1);
+        q0 = i16x8.shr_u(q0, 2);
+        q1 = i16x8.shr_u(q1, 2);
       }
     }
     const dy = load<f32>(a, 320);
@@ -314,24 +319,30 @@ function scaleQ3K(scales: usize, i: i32): i32 {
 function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
   let total: f32 = 0;
   const three = i8x16.splat(3);
-  const one = i8x16.splat(1);
+  const four = i8x16.splat(4);
   for (let b = 0; b < nb; b++) {
     let sumi = ZERO;
-    const hm0 = v128.load(w);
-    const hm1 = v128.load(w, 16);
+    // Bits moved down as they are used, by 16-bit shifts (the masks keep each byte's own): high bit `half·4 + j` of each value, and its 2 low bits.
+    let hm0 = v128.load(w);
+    let hm1 = v128.load(w, 16);
     for (let half = 0; half < 2; half++) {
-      const q0 = v128.load(w + 32 + (<usize>half << 5));
-      const q1 = v128.load(w + 48 + (<usize>half << 5));
+      let q0 = v128.load(w + 32 + (<usize>half << 5));
+      let q1 = v128.load(w + 48 + (<usize>half << 5));
       for (let j = 0; j < 4; j++) {
-        const bit = half * 4 + j;
         const g = half * 8 + j * 2;
-        // Unsigned 3-bit value (2 low bits | high bit << 2); the weight is that − 4.
-        const w0 = v128.or(v128.and(i8x16.shr_u(q0, j * 2), three), i8x16.shl(v128.and(i8x16.shr_u(hm0, bit), one), 2));
-        const w1 = v128.or(v128.and(i8x16.shr_u(q1, j * 2), three), i8x16.shl(v128.and(i8x16.shr_u(hm1, bit), one), 2));
+        // Unsigned 3-bit value (2 low bits | high bit << 2); the weight is that − 4, so 4·Σa·scale comes off.
+        const w0 = v128.or(v128.and(q0, three), v128.and(i16x8.shl(hm0, 2), four));
+        const w1 = v128.or(v128.and(q1, three), v128.and(i16x8.shl(hm1, 2), four));
         const ap = a + (<usize>g << 4);
-        const s0 = i32x4.sub(dotUnsigned(ZERO, v128.load(ap), w0), i32x4.splat(groupSum(a, g)));
-        const s1 = i32x4.sub(dotUnsigned(ZERO, v128.load(ap, 16), w1), i32x4.splat(groupSum(a, g + 1)));
-        sumi = i32x4.add(sumi, i32x4.add(i32x4.mul(s0, i32x4.splat(scaleQ3K(w + 96, g))), i32x4.mul(s1, i32x4.splat(scaleQ3K(w + 96, g + 1)))));
+        const sc0 = scaleQ3K(w + 96, g);
+        const sc1 = scaleQ3K(w + 96, g + 1);
+        const s0 = i32x4.sub(dotQuadsScaled(v128.load(ap), w0, i16x8.splat(<i16>sc0)), i32x4.splat(groupSum(a, g) * sc0));
+        const s1 = i32x4.sub(dotQuadsScaled(v128.load(ap, 16), w1, i16x8.splat(<i16>sc1)), i32x4.splat(groupSum(a, g + 1) * sc1));
+        sumi = i32x4.add(sumi, i32x4.add(s0, s1));
+        q0 = i16x8.shr_u(q0, 2);
+        q1 = i16x8.shr_u(q1, 2);
+        hm0 = i16x8.shr_u(hm0, 1);
+        hm1 = i16x8.shr_u(hm1, 1);
       }
     }
     total += load<f32>(a, 320) * f16ToF32(load<u16>(w, 108)) * <f32>sumI32x4(sumi);
@@ -354,7 +365,6 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
 function q4q5KTile(
   w: usize, a: usize, aStride: usize, nb: i32, isQ5: bool, repacked: bool, tokens: i32, out: usize, outStride: usize,
 ): void {
-  const one = i8x16.splat(1);
   const blockBytes: usize = isQ5 ? 176 : 144;
   const qsOffset: usize = isQ5 ? 48 : 16;
   // Per token: the running sum (not repacked), or the scaled and minimum sums (repacked).
@@ -362,7 +372,11 @@ function q4q5KTile(
   let mins0: f32 = 0, mins1: f32 = 0, mins2: f32 = 0, mins3: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let sumi0 = ZERO, sumi1 = ZERO, sumi2 = ZERO, sumi3 = ZERO;
-    const scales = kScalesOrMins(w + 4, false);
+    // Sub-block scales as i16 lanes, moved down by two lanes per group pair: pair j's are in lanes 0 and 1.
+    let scales = kScalesOrMins(w + 4, false);
+    // Q5_K's fifth bits, bit 2j of each byte for the low nibbles of pair j and bit 2j + 1 for the high, moved down two bits per pair.
+    let qh0 = isQ5 ? v128.load(w, 16) : ZERO;
+    let qh1 = isQ5 ? v128.load(w, 32) : ZERO;
     for (let j = 0; j < 4; j++) {
       const qp = w + qsOffset + (<usize>j << 5);
       let lo0 = v128.and(v128.load(qp), LOW_NIBBLE);
@@ -370,15 +384,17 @@ function q4q5KTile(
       let hi0 = i8x16.shr_u(v128.load(qp), 4);
       let hi1 = i8x16.shr_u(v128.load(qp, 16), 4);
       if (isQ5) {
-        const qh0 = v128.load(w, 16);
-        const qh1 = v128.load(w, 32);
-        lo0 = v128.or(lo0, i8x16.shl(v128.and(i8x16.shr_u(qh0, j * 2), one), 4));
-        lo1 = v128.or(lo1, i8x16.shl(v128.and(i8x16.shr_u(qh1, j * 2), one), 4));
-        hi0 = v128.or(hi0, i8x16.shl(v128.and(i8x16.shr_u(qh0, j * 2 + 1), one), 4));
-        hi1 = v128.or(hi1, i8x16.shl(v128.and(i8x16.shr_u(qh1, j * 2 + 1), one), 4));
+        // 16-bit shifts: the mask keeps each byte's own bit.
+        lo0 = v128.or(lo0, v128.and(i16x8.shl(qh0, 4), FIFTH_BIT));
+        lo1 = v128.or(lo1, v128.and(i16x8.shl(qh1, 4), FIFTH_BIT));
+        hi0 = v128.or(hi0, v128.and(i16x8.shl(qh0, 3), FIFTH_BIT));
+        hi1 = v128.or(hi1, v128.and(i16x8.shl(qh1, 3), FIFTH_BIT));
+        qh0 = i16x8.shr_u(qh0, 2);
+        qh1 = i16x8.shr_u(qh1, 2);
       }
-      const sc0 = splatLane16(scales, j * 2);
-      const sc1 = splatLane16(scales, j * 2 + 1);
+      const sc0 = v128.shuffle<i16>(scales, scales, 0, 0, 0, 0, 0, 0, 0, 0);
+      const sc1 = v128.shuffle<i16>(scales, scales, 1, 1, 1, 1, 1, 1, 1, 1);
+      scales = v128.shuffle<i16>(scales, scales, 2, 3, 4, 5, 6, 7, 0, 1);
       sumi0 = i32x4.add(sumi0, kGroupSums(a, j, lo0, lo1, hi0, hi1, sc0, sc1));
       if (tokens > 1) sumi1 = i32x4.add(sumi1, kGroupSums(a + aStride, j, lo0, lo1, hi0, hi1, sc0, sc1));
       if (tokens > 2) sumi2 = i32x4.add(sumi2, kGroupSums(a + aStride * 2, j, lo0, lo1, hi0, hi1, sc0, sc1));

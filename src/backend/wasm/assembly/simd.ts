@@ -70,12 +70,6 @@ export function dotQuadsScaledPair(act0: v128, w0: v128, act1: v128, w1: v128, s
   return i32x4.add(dotQuadsScaled(act0, w0, scale), dotQuadsScaled(act1, w1, scale));
 }
 
-/** Lane `lane` (0..7, a runtime value) of an i16x8 vector in every lane. */
-@inline
-export function splatLane16(v: v128, lane: i32): v128 {
-  return i8x16.swizzle(v, i16x8.splat(<i16>((lane << 1) | (((lane << 1) + 1) << 8))));
-}
-
 /**
  * Whether this engine's byte dot products are exact and its multiply-add fused, as the
  * kernels assume (always true for the plain-SIMD build).
