@@ -57,56 +57,6 @@ function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool
   return fmaLanes(acc, unsigned ? dotQuadsUnsigned(v128.load(a), weights) : dotQuadsSigned(v128.load(a), weights), d);
 }
 
-/** Block scale of the weight (f16 at w) times the activation block's d. */
-@inline
-function blockScale(w: usize, a: usize): f32 {
-  return f16ToF32(load<u16>(w)) * load<f32>(a, 32);
-}
-
-/** blockScale in every lane, for fmaLanes. */
-@inline
-function blockScaleLanes(w: usize, a: usize): v128 {
-  return f32x4.splat(blockScale(w, a));
-}
-
-function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const d = blockScaleLanes(w, a);
-    accLow = addProducts(accLow, a, v128.load(w, 2), d, false);
-    accHigh = addProducts(accHigh, a + 16, v128.load(w, 18), d, false);
-    w += 34;
-    a += Q8_BLOCK_BYTES;
-  }
-  return sumF32x8(accLow, accHigh);
-}
-
-/** Signed Q4_0 weights of a block: elements 0–15 (low nibbles) and 16–31 (high nibbles), minus 8. */
-@inline
-function q4_0Low(qs: v128): v128 {
-  return i8x16.sub(v128.and(qs, LOW_NIBBLE), i8x16.splat(8));
-}
-
-@inline
-function q4_0High(qs: v128): v128 {
-  return i8x16.sub(i8x16.shr_u(qs, 4), i8x16.splat(8));
-}
-
-function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const qs = v128.load(w, 2);
-    const d = blockScaleLanes(w, a);
-    accLow = addProducts(accLow, a, q4_0Low(qs), d, false);
-    accHigh = addProducts(accHigh, a + 16, q4_0High(qs), d, false);
-    w += 18;
-    a += Q8_BLOCK_BYTES;
-  }
-  return sumF32x8(accLow, accHigh);
-}
-
 /**
  * The stored nibbles of one Q4_0 block (low: elements 0–15, high: 16–31; 0..15, what a byte dot
  * product with an unsigned operand takes) times its Q8 activations a0 (elements 0–15) and a1
@@ -206,58 +156,108 @@ function q4_0Accumulate(
   return fmaF32x4(f32x4.convert_i32x4_s(i32x4.add(sums, i32x4.splat(q4_0Offset(a)))), f32x4.mul(scales, f32x4.splat(load<f32>(a, 32))), acc);
 }
 
-/** Q4_1 and Q5_1 add min·(activation block sum) per block, a scalar fused multiply-add of its own. */
-function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
-  let mins: f32 = 0;
+/**
+ * One row of 32-element blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) with up to four tokens' Q8
+ * activations (aStride bytes apart), each token as ggml's AVX2 vec_dot computes it: per block
+ * the 8 quad sums times d_w·d_a into its 8 accumulators, and for the types with a min,
+ * min·(activation block sum) into a scalar sum of its own. Each block is unpacked once for all
+ * the tokens. Token i's result goes to out + i·outStride. Inlined with a constant `type`, and a
+ * constant `tokens` of 1 when decoding.
+ */
+@inline
+function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+  const hasMin = type == Q4_1 || type == Q5_1;
+  const hasHigh = type == Q5_0 || type == Q5_1;
+  // Weights without a min are signed; with one, unsigned codes.
+  const unsigned = hasMin;
+  const blockBytes: usize = type == Q8_0 ? 34 : type == Q4_0 ? 18 : type == Q4_1 ? 20 : type == Q5_0 ? 22 : 24;
+  const codesAt: usize = (hasMin ? 4 : 2) + (hasHigh ? 4 : 0);
+  let low0 = f32x4.splat(0), low1 = f32x4.splat(0), low2 = f32x4.splat(0), low3 = f32x4.splat(0);
+  let high0 = f32x4.splat(0), high1 = f32x4.splat(0), high2 = f32x4.splat(0), high3 = f32x4.splat(0);
+  let mins0: f32 = 0, mins1: f32 = 0, mins2: f32 = 0, mins3: f32 = 0;
   for (let b = 0; b < nb; b++) {
-    mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
-    const qs = v128.load(w, 4);
-    const d = blockScaleLanes(w, a);
-    accLow = addProducts(accLow, a, v128.and(qs, LOW_NIBBLE), d, true);
-    accHigh = addProducts(accHigh, a + 16, i8x16.shr_u(qs, 4), d, true);
-    w += 20;
+    // Elements 0–15 (lo) and 16–31 (hi) of the block.
+    let lo: v128, hi: v128;
+    if (type == Q8_0) {
+      lo = v128.load(w, 2);
+      hi = v128.load(w, 18);
+    } else {
+      const codes = v128.load(w + codesAt);
+      lo = v128.and(codes, LOW_NIBBLE);
+      hi = i8x16.shr_u(codes, 4);
+      if (hasHigh) {
+        const fifthBits = load<u32>(w + (hasMin ? 4 : 2));
+        lo = v128.or(lo, highBitsTimes16(fifthBits, 0));
+        hi = v128.or(hi, highBitsTimes16(fifthBits, 16));
+      }
+      if (!hasMin) {
+        const offset = i8x16.splat(hasHigh ? 16 : 8);
+        lo = i8x16.sub(lo, offset);
+        hi = i8x16.sub(hi, offset);
+      }
+    }
+    const dw = f16ToF32(load<u16>(w));
+    const mw: f32 = hasMin ? f16ToF32(load<u16>(w, 2)) : 0;
+    low0 = addProducts(low0, a, lo, f32x4.splat(dw * load<f32>(a, 32)), unsigned);
+    high0 = addProducts(high0, a + 16, hi, f32x4.splat(dw * load<f32>(a, 32)), unsigned);
+    if (hasMin) mins0 = fmaF32(mw, load<f32>(a, 36), mins0);
+    if (tokens > 1) {
+      const at = a + aStride;
+      low1 = addProducts(low1, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      high1 = addProducts(high1, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      if (hasMin) mins1 = fmaF32(mw, load<f32>(at, 36), mins1);
+    }
+    if (tokens > 2) {
+      const at = a + aStride * 2;
+      low2 = addProducts(low2, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      high2 = addProducts(high2, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      if (hasMin) mins2 = fmaF32(mw, load<f32>(at, 36), mins2);
+    }
+    if (tokens > 3) {
+      const at = a + aStride * 3;
+      low3 = addProducts(low3, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      high3 = addProducts(high3, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      if (hasMin) mins3 = fmaF32(mw, load<f32>(at, 36), mins3);
+    }
+    w += blockBytes;
     a += Q8_BLOCK_BYTES;
   }
-  return sumF32x8(accLow, accHigh) + mins;
+  // Without a min, the mins stay 0 and are not added (that would turn −0 into +0).
+  store<f32>(out, hasMin ? sumF32x8(low0, high0) + mins0 : sumF32x8(low0, high0));
+  if (tokens > 1) store<f32>(out + outStride, hasMin ? sumF32x8(low1, high1) + mins1 : sumF32x8(low1, high1));
+  if (tokens > 2) store<f32>(out + outStride * 2, hasMin ? sumF32x8(low2, high2) + mins2 : sumF32x8(low2, high2));
+  if (tokens > 3) store<f32>(out + outStride * 3, hasMin ? sumF32x8(low3, high3) + mins3 : sumF32x8(low3, high3));
 }
 
-function dotQ5_0(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
-  const sixteen = i8x16.splat(16);
-  for (let b = 0; b < nb; b++) {
-    const high = load<u32>(w, 2);
-    const qs = v128.load(w, 6);
-    const lo = i8x16.sub(v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0)), sixteen);
-    const hi = i8x16.sub(v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16)), sixteen);
-    const d = blockScaleLanes(w, a);
-    accLow = addProducts(accLow, a, lo, d, false);
-    accHigh = addProducts(accHigh, a + 16, hi, d, false);
-    w += 22;
-    a += Q8_BLOCK_BYTES;
+/** block32Tile over rows [rowStart, rowEnd) and all the tokens, four at a time (inlined for each constant `type`). */
+@inline
+function block32Rows(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const wStride = <usize>rowBytes(type, cols);
+  const aStride = <usize>activationRowBytes(type, cols);
+  const outStride = <usize>rows << 2;
+  for (let r = rowStart; r < rowEnd; r++) {
+    const wr = w + <usize>r * wStride;
+    const o = out + (<usize>r << 2);
+    if (nTokens == 1) block32Tile(type, wr, act, aStride, cols >> 5, 1, o, outStride);
+    else for (let t = 0; t < nTokens; t += 4) block32Tile(type, wr, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
   }
-  return sumF32x8(accLow, accHigh);
 }
 
-function dotQ5_1(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
-  let mins: f32 = 0;
-  for (let b = 0; b < nb; b++) {
-    mins = fmaF32(f16ToF32(load<u16>(w, 2)), load<f32>(a, 36), mins);
-    const high = load<u32>(w, 4);
-    const qs = v128.load(w, 8);
-    const lo = v128.or(v128.and(qs, LOW_NIBBLE), highBitsTimes16(high, 0));
-    const hi = v128.or(i8x16.shr_u(qs, 4), highBitsTimes16(high, 16));
-    const d = blockScaleLanes(w, a);
-    accLow = addProducts(accLow, a, lo, d, true);
-    accHigh = addProducts(accHigh, a + 16, hi, d, true);
-    w += 24;
-    a += Q8_BLOCK_BYTES;
-  }
-  return sumF32x8(accLow, accHigh) + mins;
+// One function per 32-element block type, each with its own inlined copy of block32Rows.
+function q8_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  block32Rows(Q8_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  block32Rows(Q4_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  block32Rows(Q4_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q5_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  block32Rows(Q5_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q5_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  block32Rows(Q5_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 
 // ---- 256-element K-quant blocks × Q8_K activations ----
@@ -690,11 +690,6 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
     case F32: return dotF32(w, a, cols);
     case F16: return dotF16(w, a, cols, false);
     case BF16: return dotBf16(w, a, cols);
-    case Q4_0: return dotQ4_0(w, a, cols >> 5);
-    case Q4_1: return dotQ4_1(w, a, cols >> 5);
-    case Q5_0: return dotQ5_0(w, a, cols >> 5);
-    case Q5_1: return dotQ5_1(w, a, cols >> 5);
-    case Q8_0: return dotQ8_0(w, a, cols >> 5);
     case Q2_K: return dotQ2_K(w, a, cols >> 8, (rows & 7) == 0);
     case Q3_K: return dotQ3_K(w, a, cols >> 8);
     case Q6_K: return dotQ6_K(w, a, cols >> 8);
@@ -709,6 +704,14 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
 export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const wStride = <usize>rowBytes(type, cols);
   const aStride = <usize>activationRowBytes(type, cols);
+  switch (type) {
+    case Q8_0: q8_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q4_0: q4_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q4_1: q4_1Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q5_0: q5_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q5_1: q5_1Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    default: break;
+  }
   let r = rowStart;
   if (type == Q4_0_ROWS_OF_4) {
     // rowStart is a multiple of 4 (see the backend's shares): whole groups only.
