@@ -40,7 +40,7 @@ const ZERO: v128 = i32x4.splat(0);
 // lanes 0–3, 16–31 in lanes 4–7), each multiplied by d_w·d_a and added with a fused
 // multiply-add into 8 f32 accumulators that are summed at the end (hsum_float_8).
 
-// The 8 accumulators are two f32x4 locals (accLow: lanes 0–3, accHigh: 4–7).
+// The 8 accumulators are two f32x4 locals per token (low: lanes 0–3, high: 4–7).
 
 /** acc + d·sums per lane (i32 sums converted to f32, d an f32 splat) with a fused multiply-add, as ggml's cvtepi32_ps + fmadd_ps. */
 @inline
