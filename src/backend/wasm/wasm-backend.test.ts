@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, readTensorBytes } from '../../formats/gguf';
 import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16 } from '../../quant/fp16';
 import { dequantize } from '../../quant/dequantize';
+import { quantizeTensor } from '../../quant/quantize';
 import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, type BackendWeight } from '../backend';
 import { ropeTable, WasmBackend } from './wasm-backend';
@@ -268,6 +269,26 @@ describe('WASM backend kernels', () => {
         }
       }
     }
+  });
+
+  // Threads take shares of the rows starting on multiples of 4 (the interleaved Q4_0 layout keeps groups of 4 rows).
+  it.each([['Q4_0', 40], ['Q4_0', 36], ['Q8_0', 37], ['Q4_K', 33]] as const)('gives the same bits on 2 threads: %s, %i rows', async (typeName, rows) => {
+    const type = ggmlTypeNamed(typeName);
+    const cols = 4096; // enough work per op for the pool to take it
+    const bytes = quantizeTensor(type, randomFloats(rows * cols, 3), cols);
+    const x = randomFloats(2 * cols, 4);
+    const results: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const target = await WasmBackend.create({ threads });
+      const weight = target.uploadWeight({ name: 'w', type, shape: [cols, rows] }, bytes);
+      const input = target.createBuffer(x.length);
+      target.write(input, x);
+      const out = target.createBuffer(2 * rows);
+      target.matmul(weight, input, out, 2);
+      results.push(await target.read(out));
+      target.dispose();
+    }
+    expect(firstBitDifference(results[0]!, results[1]!)).toBe(-1);
   });
 
   it('rejects misuse with BackendError', async () => {
