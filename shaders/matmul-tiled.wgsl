@@ -1,10 +1,11 @@
-// out[t][r] = Σ_c weight[r][c] · x[t][c] for prefill batches on GPUs, dequantizing the weight on the fly (dequant.wgsl
-// and matmul-params.wgsl come first). Same bindings and parameters as matmul.wgsl; only the dispatch differs: one workgroup per tile of
-// TILE_ROWS rows × TILE_TOKENS tokens, (x, y) spreading the row tiles, z the token tiles.
+// out[t][r] = Σ_c weight[r][c] · x[t][c] for prefill batches on GPUs, dequantizing the weight on the fly (dequant.wgsl,
+// pieces.wgsl and matmul-params.wgsl come first). Same bindings and parameters as matmul.wgsl; only the dispatch
+// differs: one workgroup per tile of TILE_ROWS rows × TILE_TOKENS tokens, (x, y) spreading the row tiles, z the token
+// tiles.
 //
 // The workgroup walks the shared dimension CHUNK columns at a time. Its invocations first decode the chunk of the
-// tile's weight rows (each value once per workgroup, then used for all TILE_TOKENS tokens) and copy the chunk of its
-// activations into workgroup memory; after a barrier each invocation adds the products of its 4 rows × 4 tokens of
+// tile's weight rows, a piece of 8 weights each from whole words (each value once per workgroup, then used for all
+// TILE_TOKENS tokens), and copy the chunk of its activations into workgroup memory; after a barrier each invocation adds the products of its 4 rows × 4 tokens of
 // outputs from there: two 16-byte workgroup loads for sixteen multiply-adds.
 //
 // Sizes: the two chunks of 64 × 32 f32 take 16 KB, WebGPU's default workgroup storage limit, and 256 invocations,
@@ -20,8 +21,8 @@ const CHUNK = 32u;
 const BLOCK = 4u;
 /** vec4 slots per chunk column: TILE_ROWS / BLOCK, which is also TILE_TOKENS / BLOCK. */
 const QUADS = 16u;
-/** Chunk columns each invocation fills, of one weight row and one token: CHUNK · TILE_ROWS / 256. */
-const FILL_COLS = 8u;
+/** Chunk columns each invocation fills, of one weight row and one token: CHUNK · TILE_ROWS / 256, one piece (pieces.wgsl). */
+const FILL_COLS = PIECE;
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -42,6 +43,8 @@ fn matmul_tiled(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocati
   // Filling: this invocation's row and token within the tile, and its columns within the chunk.
   let fill_index = lane / 4u;
   let fill_col = (lane % 4u) * FILL_COLS;
+  let fill_slot = fill_index / 4u;
+  let fill_component = fill_index % 4u;
   let fill_row = tile_row + fill_index;
   let fill_token = tile_token + fill_index;
   let row_start = fill_row * params.row_bytes;
@@ -53,18 +56,31 @@ fn matmul_tiled(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocati
   var sums: array<vec4<f32>, BLOCK>;
 
   for (var chunk_start = 0u; chunk_start < params.cols; chunk_start += CHUNK) {
-    for (var i = 0u; i < FILL_COLS; i++) {
-      let k = fill_col + i;
-      let col = chunk_start + k;
-      // Zeros past the edges (F32, F16 and BF16 rows need not fill the last chunk) add nothing to the sums.
-      var w = 0.0;
-      var a = 0.0;
-      if (col < params.cols) {
-        if (fill_row < params.rows) { w = weight_at(row_start, col); }
-        if (fill_token < params.tokens) { a = x[x_start + col]; }
+    let first_col = chunk_start + fill_col;
+    if (fill_row < params.rows && first_col + FILL_COLS <= params.cols) {
+      // A whole piece, stored at its columns (both quads lie in this chunk: chunks start on 32-value blocks).
+      let piece = first_col / PIECE;
+      let values = piece_weights(row_start, piece);
+      let columns = piece_columns(piece) - vec2<u32>(chunk_start);
+      for (var i = 0u; i < 4u; i++) {
+        weight_chunk[(columns.x + i) * QUADS + fill_slot][fill_component] = values[0][i];
+        weight_chunk[(columns.y + i) * QUADS + fill_slot][fill_component] = values[1][i];
       }
-      weight_chunk[k * QUADS + fill_index / 4u][fill_index % 4u] = w;
-      x_chunk[k * QUADS + fill_index / 4u][fill_index % 4u] = a;
+    } else {
+      // Past the last row, or in the last chunk of an F32, F16 or BF16 row, which need not fill it: value by value,
+      // zeros past the edges (they add nothing to the sums).
+      for (var i = 0u; i < FILL_COLS; i++) {
+        let col = first_col + i;
+        var w = 0.0;
+        if (fill_row < params.rows && col < params.cols) { w = weight_at(row_start, col); }
+        weight_chunk[(fill_col + i) * QUADS + fill_slot][fill_component] = w;
+      }
+    }
+    for (var i = 0u; i < FILL_COLS; i++) {
+      let col = first_col + i;
+      var a = 0.0;
+      if (fill_token < params.tokens && col < params.cols) { a = x[x_start + col]; }
+      x_chunk[(fill_col + i) * QUADS + fill_slot][fill_component] = a;
     }
     workgroupBarrier();
     for (var k = 0u; k < CHUNK; k++) {

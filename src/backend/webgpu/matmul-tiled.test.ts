@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import dequantShader from '../../../shaders/dequant.wgsl?raw';
 import paramsShader from '../../../shaders/matmul-params.wgsl?raw';
 import tiledShader from '../../../shaders/matmul-tiled.wgsl?raw';
+import piecesShader from '../../../shaders/pieces.wgsl?raw';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
 import { ggmlTypeNamed, type GgmlTypeTraits, tensorBytes } from '../../quant/types';
@@ -38,7 +39,7 @@ beforeAll(async () => {
       buffer: { type },
     })),
   });
-  module = await compiledModule(device, 'matmul-tiled.wgsl', dequantShader + paramsShader + tiledShader);
+  module = await compiledModule(device, 'matmul-tiled.wgsl', dequantShader + piecesShader + paramsShader + tiledShader);
 });
 afterAll(() => device?.destroy());
 afterEach(() => expect(uncapturedErrors).toEqual([]));
@@ -146,6 +147,9 @@ describe('tiled matmul', () => {
     ['Q6_K', { rows: 1, cols: 256, tokens: 70 }],
     // F32 rows need not fill the last chunk.
     ['F32', { rows: 67, cols: 33, tokens: 5 }],
+    // F16 and BF16 rows of odd length alternate between word alignments, and need not fill their last piece.
+    ['F16', { rows: 67, cols: 71, tokens: 5 }],
+    ['BF16', { rows: 67, cols: 71, tokens: 5 }],
     // Three row tiles over 2 × 2 workgroups: one workgroup has no rows.
     ['Q4_0', { rows: 130, cols: 64, tokens: 1, groupsX: 2 }],
   ] as const)('%s: %o', async (name, shape) => {

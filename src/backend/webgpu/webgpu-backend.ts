@@ -17,6 +17,7 @@ import matvecReduceSharedShader from '../../../shaders/matvec-reduce-shared.wgsl
 import matvecReduceSubgroupsShader from '../../../shaders/matvec-reduce-subgroups.wgsl?raw';
 import matvecShader from '../../../shaders/matvec.wgsl?raw';
 import normShader from '../../../shaders/norm.wgsl?raw';
+import piecesShader from '../../../shaders/pieces.wgsl?raw';
 import ropeShader from '../../../shaders/rope.wgsl?raw';
 import topkShader from '../../../shaders/topk.wgsl?raw';
 import { GgmlType, type GgmlTypeTraits } from '../../quant/types';
@@ -760,10 +761,10 @@ interface Kernel {
  */
 const SHADERS = {
   matmul: { code: dequantShader + matmulParamsShader + matmulShader, bindings: ['read', 'read', 'write', 'uniform'] },
-  matmulTiled: { code: dequantShader + matmulParamsShader + matmulTiledShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matmulTiled: { code: dequantShader + piecesShader + matmulParamsShader + matmulTiledShader, bindings: ['read', 'read', 'write', 'uniform'] },
   // `enable subgroups;` must open the module.
-  matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
-  matvecShared: { code: matvecReduceSharedShader + dequantShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matvecSubgroups: { code: matvecReduceSubgroupsShader + dequantShader + piecesShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
+  matvecShared: { code: matvecReduceSharedShader + dequantShader + piecesShader + matmulParamsShader + matvecShader, bindings: ['read', 'read', 'write', 'uniform'] },
   embed: { code: dequantShader + embedShader, bindings: ['read', 'read', 'write', 'uniform'] },
   norm: { code: normShader, bindings: ['read', 'read', 'write', 'uniform'] },
   rope: { code: ropeShader, bindings: ['read', 'write', 'uniform'] },
