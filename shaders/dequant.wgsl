@@ -1,6 +1,7 @@
 // Weights in their GGUF byte layout, read one value at a time. Included before the kernels that read weights
-// (matmul.wgsl, embed.wgsl, and before pieces.wgsl in matvec.wgsl and matmul-tiled.wgsl); WEIGHT_TYPE is the GGML type id, fixed per pipeline. Blocks of 18, 20, 22, 34, …
-// bytes do not start on 4-byte boundaries, so every read goes through byte_at.
+// (matmul.wgsl, embed.wgsl; before pieces.wgsl in matvec.wgsl and matmul-tiled.wgsl); WEIGHT_TYPE is the GGML
+// type id, fixed per pipeline. Blocks of 18, 20, 22, 34, … bytes do not start on 4-byte boundaries, so every read
+// goes through byte_at.
 
 override WEIGHT_TYPE: u32;
 
