@@ -10,8 +10,10 @@ import { f32ToBf16, f32ToF16, roundToF16 } from './simd';
 
 /** Q8 block of 32: qs[32] at 0, d (f16-rounded) at 32, s = f16(d·Σqs) at 36, Σqs (i32) at 40. */
 export const Q8_BLOCK_BYTES: i32 = 48;
-/** Q8_K block of 256: qs[256] at 0, sums of each 16 (i32[16]) at 256, d at 320. */
-export const Q8K_BLOCK_BYTES: i32 = 336;
+/** Q8_K block of 256: qs[256] at 0, the sums of each 16 (i16[16], within ±16·127) at Q8K_SUMS, d at Q8K_SCALE. */
+export const Q8K_BLOCK_BYTES: i32 = 304;
+export const Q8K_SUMS: i32 = 256;
+export const Q8K_SCALE: i32 = 288;
 
 /** Quantizes one row of n floats (n a multiple of 32) to Q8 blocks, as ggml's x86 quantize_row_q8_0/q8_1 do. */
 export function quantizeRowQ8(x: usize, out: usize, n: i32): void {
@@ -58,9 +60,9 @@ export function quantizeRowQ8K(x: usize, out: usize, n: i32): void {
           store<i8>(out + e, <i8>q);
           sum += q;
         }
-        store<i32>(out + 256 + (<usize>g << 2), sum);
+        store<i16>(out + Q8K_SUMS + (<usize>g << 1), <i16>sum);
       }
-      store<f32>(out + 320, <f32>1 / iscale);
+      store<f32>(out + Q8K_SCALE, <f32>1 / iscale);
     }
     x += 1024;
     out += Q8K_BLOCK_BYTES;

@@ -5,6 +5,8 @@
 export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16 } from './activations';
 export { matmul, repackQ4_0, rowBytes, activationRowBytes } from './matmul';
 export { relaxedSimdIsExact } from './simd';
+// Exported only so that no compiler treats them as constants (see constants.ts).
+export * from './constants';
 export { dequantizeRow } from './dequantize';
 export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats } from './ops';
 

@@ -3,8 +3,9 @@
 // prepared by activations.ts. Each dot product keeps integer sums exact within
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
-import { Q8K_BLOCK_BYTES, Q8_BLOCK_BYTES } from './activations';
-import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, madd, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES } from './activations';
+import { BIT_2, BIT_4, BITS_4_5, EIGHTS, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, highNibbles, madd, pickBytes, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -31,8 +32,6 @@ export const Q4_0_ROWS_OF_4: i32 = 1002;
 /** Bytes of one block of Q4_0_ROWS_OF_4: 4 rows' scales and codes. */
 export const Q4_0_GROUP_BLOCK_BYTES: usize = 72;
 
-const LOW_NIBBLE: v128 = i8x16.splat(0x0f);
-const FIFTH_BIT: v128 = i8x16.splat(0x10);
 const ZERO: v128 = i32x4.splat(0);
 
 // ---- 32-element blocks × Q8 activations ----
@@ -64,7 +63,7 @@ function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool
  */
 @inline
 function q4_0NibbleSums(low: v128, high: v128, a0: v128, a1: v128): v128 {
-  return dotQuadsScaledPair(a0, low, a1, high, i16x8.splat(1));
+  return dotQuadsScaledPair(a0, low, a1, high, ONES_I16);
 }
 
 /** The −8 of every Q4_0 weight times the activation block at a: −8·Σa, shared by every row. */
@@ -94,16 +93,16 @@ function q4_0Tile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out:
     const q1 = v128.load(w, 24);
     const q2 = v128.load(w, 40);
     const q3 = v128.load(w, 56);
-    const low0 = v128.and(q0, LOW_NIBBLE);
-    const low1 = v128.and(q1, LOW_NIBBLE);
-    const low2 = v128.and(q2, LOW_NIBBLE);
-    const low3 = v128.and(q3, LOW_NIBBLE);
-    const high0 = i8x16.shr_u(q0, 4);
-    const high1 = i8x16.shr_u(q1, 4);
-    const high2 = i8x16.shr_u(q2, 4);
-    const high3 = i8x16.shr_u(q3, 4);
+    const low0 = v128.and(q0, LOW_NIBBLES);
+    const low1 = v128.and(q1, LOW_NIBBLES);
+    const low2 = v128.and(q2, LOW_NIBBLES);
+    const low3 = v128.and(q3, LOW_NIBBLES);
+    const high0 = highNibbles(q0);
+    const high1 = highNibbles(q1);
+    const high2 = highNibbles(q2);
+    const high3 = highNibbles(q3);
     // Finite scales (see f16x4ToF32x4).
-    const scales = f16x4ToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(w)));
+    const scales = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w)));
     acc0 = q4_0Accumulate(a, acc0, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     if (tokens > 1) acc1 = q4_0Accumulate(a + aStride, acc1, low0, high0, low1, high1, low2, high2, low3, high3, scales);
     if (tokens > 2) acc2 = q4_0Accumulate(a + aStride * 2, acc2, low0, high0, low1, high1, low2, high2, low3, high3, scales);
@@ -183,15 +182,15 @@ function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tok
       hi = v128.load(w, 18);
     } else {
       const codes = v128.load(w + codesAt);
-      lo = v128.and(codes, LOW_NIBBLE);
-      hi = i8x16.shr_u(codes, 4);
+      lo = v128.and(codes, LOW_NIBBLES);
+      hi = highNibbles(codes);
       if (hasHigh) {
         const fifthBits = load<u32>(w + (hasMin ? 4 : 2));
         lo = v128.or(lo, highBitsTimes16(fifthBits, 0));
         hi = v128.or(hi, highBitsTimes16(fifthBits, 16));
       }
       if (!hasMin) {
-        const offset = i8x16.splat(hasHigh ? 16 : 8);
+        const offset = hasHigh ? BIT_4 : EIGHTS;
         lo = i8x16.sub(lo, offset);
         hi = i8x16.sub(hi, offset);
       }
@@ -261,11 +260,11 @@ function q5_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out:
 }
 
 // ---- 256-element K-quant blocks × Q8_K activations ----
-// Activation block: qs at 0, sum of each 16 values at 256 + 4·g, d at 320.
+// Activation block: see Q8K_BLOCK_BYTES.
 
 @inline
 function groupSum(a: usize, g: i32): i32 {
-  return load<i32>(a + 256 + (<usize>g << 2));
+  return load<i16>(a + Q8K_SUMS + (<usize>g << 1));
 }
 
 /** `repacked`: as llama.cpp's 8-row repacked Q2_K (AVX-512), finished like dotQ4Q5_K's. */
@@ -273,7 +272,6 @@ function dotQ2_K(w: usize, a: usize, nb: i32, repacked: bool): f32 {
   let total: f32 = 0;
   let scaled: f32 = 0;
   let minimums: f32 = 0;
-  const three = i8x16.splat(3);
   for (let b = 0; b < nb; b++) {
     let sumi = ZERO;
     let mins: i32 = 0;
@@ -287,15 +285,15 @@ function dotQ2_K(w: usize, a: usize, nb: i32, repacked: bool): f32 {
         const sc1 = <i32>load<u8>(w + g + 1);
         const ap = a + (<usize>g << 4);
         sumi = i32x4.add(sumi, i32x4.add(
-          dotQuadsScaled(v128.load(ap), v128.and(q0, three), i16x8.splat(<i16>(sc0 & 0xf))),
-          dotQuadsScaled(v128.load(ap, 16), v128.and(q1, three), i16x8.splat(<i16>(sc1 & 0xf))),
+          dotQuadsScaled(v128.load(ap), v128.and(q0, LOW_2_BITS), i16x8.splat(<i16>(sc0 & 0xf))),
+          dotQuadsScaled(v128.load(ap, 16), v128.and(q1, LOW_2_BITS), i16x8.splat(<i16>(sc1 & 0xf))),
         ));
         mins += (sc0 >> 4) * groupSum(a, g) + (sc1 >> 4) * groupSum(a, g + 1);
         q0 = i16x8.shr_u(q0, 2);
         q1 = i16x8.shr_u(q1, 2);
       }
     }
-    const dy = load<f32>(a, 320);
+    const dy = load<f32>(a + Q8K_SCALE);
     if (repacked) {
       scaled = fmaF32(<f32>sumI32x4(sumi), f16ToF32(load<u16>(w, 80)) * dy, scaled);
       minimums = fmaF32(<f32>mins, f16ToF32(load<u16>(w, 82)) * dy, minimums);
@@ -318,8 +316,6 @@ function scaleQ3K(scales: usize, i: i32): i32 {
 
 function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
   let total: f32 = 0;
-  const three = i8x16.splat(3);
-  const four = i8x16.splat(4);
   for (let b = 0; b < nb; b++) {
     let sumi = ZERO;
     // Bits moved down as they are used, by 16-bit shifts (the masks keep each byte's own): high bit `half·4 + j` of each value, and its 2 low bits.
@@ -331,8 +327,8 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
       for (let j = 0; j < 4; j++) {
         const g = half * 8 + j * 2;
         // Unsigned 3-bit value (2 low bits | high bit << 2); the weight is that − 4, so 4·Σa·scale comes off.
-        const w0 = v128.or(v128.and(q0, three), v128.and(i16x8.shl(hm0, 2), four));
-        const w1 = v128.or(v128.and(q1, three), v128.and(i16x8.shl(hm1, 2), four));
+        const w0 = v128.or(v128.and(q0, LOW_2_BITS), v128.and(i16x8.shl(hm0, 2), BIT_2));
+        const w1 = v128.or(v128.and(q1, LOW_2_BITS), v128.and(i16x8.shl(hm1, 2), BIT_2));
         const ap = a + (<usize>g << 4);
         const sc0 = scaleQ3K(w + 96, g);
         const sc1 = scaleQ3K(w + 96, g + 1);
@@ -345,7 +341,7 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
         hm1 = i16x8.shr_u(hm1, 1);
       }
     }
-    total += load<f32>(a, 320) * f16ToF32(load<u16>(w, 108)) * <f32>sumI32x4(sumi);
+    total += load<f32>(a + Q8K_SCALE) * f16ToF32(load<u16>(w, 108)) * <f32>sumI32x4(sumi);
     w += 110;
     a += Q8K_BLOCK_BYTES;
   }
@@ -379,16 +375,16 @@ function q4q5KTile(
     let qh1 = isQ5 ? v128.load(w, 32) : ZERO;
     for (let j = 0; j < 4; j++) {
       const qp = w + qsOffset + (<usize>j << 5);
-      let lo0 = v128.and(v128.load(qp), LOW_NIBBLE);
-      let lo1 = v128.and(v128.load(qp, 16), LOW_NIBBLE);
-      let hi0 = i8x16.shr_u(v128.load(qp), 4);
-      let hi1 = i8x16.shr_u(v128.load(qp, 16), 4);
+      let lo0 = v128.and(v128.load(qp), LOW_NIBBLES);
+      let lo1 = v128.and(v128.load(qp, 16), LOW_NIBBLES);
+      let hi0 = highNibbles(v128.load(qp));
+      let hi1 = highNibbles(v128.load(qp, 16));
       if (isQ5) {
         // 16-bit shifts: the mask keeps each byte's own bit.
-        lo0 = v128.or(lo0, v128.and(i16x8.shl(qh0, 4), FIFTH_BIT));
-        lo1 = v128.or(lo1, v128.and(i16x8.shl(qh1, 4), FIFTH_BIT));
-        hi0 = v128.or(hi0, v128.and(i16x8.shl(qh0, 3), FIFTH_BIT));
-        hi1 = v128.or(hi1, v128.and(i16x8.shl(qh1, 3), FIFTH_BIT));
+        lo0 = v128.or(lo0, v128.and(i16x8.shl(qh0, 4), BIT_4));
+        lo1 = v128.or(lo1, v128.and(i16x8.shl(qh1, 4), BIT_4));
+        hi0 = v128.or(hi0, v128.and(i16x8.shl(qh0, 3), BIT_4));
+        hi1 = v128.or(hi1, v128.and(i16x8.shl(qh1, 3), BIT_4));
         qh0 = i16x8.shr_u(qh0, 2);
         qh1 = i16x8.shr_u(qh1, 2);
       }
@@ -407,7 +403,7 @@ function q4q5KTile(
     const minSum3 = tokens > 3 ? kMinSum(a + aStride * 3, mins) : 0;
     const d = f16ToF32(load<u16>(w));
     const dmin = f16ToF32(load<u16>(w, 2));
-    const dy0 = load<f32>(a, 320);
+    const dy0 = load<f32>(a + Q8K_SCALE);
     if (repacked) {
       total0 = fmaF32(<f32>sumI32x4(sumi0), d * dy0, total0);
       mins0 = fmaF32(<f32>minSum0, dmin * dy0, mins0);
@@ -415,7 +411,7 @@ function q4q5KTile(
       total0 += dy0 * d * <f32>sumI32x4(sumi0) - dy0 * dmin * <f32>minSum0;
     }
     if (tokens > 1) {
-      const dy1 = load<f32>(a + aStride, 320);
+      const dy1 = load<f32>(a + aStride + Q8K_SCALE);
       if (repacked) {
         total1 = fmaF32(<f32>sumI32x4(sumi1), d * dy1, total1);
         mins1 = fmaF32(<f32>minSum1, dmin * dy1, mins1);
@@ -424,7 +420,7 @@ function q4q5KTile(
       }
     }
     if (tokens > 2) {
-      const dy2 = load<f32>(a + aStride * 2, 320);
+      const dy2 = load<f32>(a + aStride * 2 + Q8K_SCALE);
       if (repacked) {
         total2 = fmaF32(<f32>sumI32x4(sumi2), d * dy2, total2);
         mins2 = fmaF32(<f32>minSum2, dmin * dy2, mins2);
@@ -433,7 +429,7 @@ function q4q5KTile(
       }
     }
     if (tokens > 3) {
-      const dy3 = load<f32>(a + aStride * 3, 320);
+      const dy3 = load<f32>(a + aStride * 3 + Q8K_SCALE);
       if (repacked) {
         total3 = fmaF32(<f32>sumI32x4(sumi3), d * dy3, total3);
         mins3 = fmaF32(<f32>minSum3, dmin * dy3, mins3);
@@ -460,14 +456,12 @@ function q4q5KTile(
 @inline
 function kScalesOrMins(p: usize, mins: bool): v128 {
   const packed = v128.load(p);
-  // Bytes 0–3 or 4–7 in lanes 0–3 (`firsts`) or 4–7 (`tops`), bytes 8–11 in lanes 4–7; −1 selects 0.
-  const firsts = mins ? i8x16(4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1) : i8x16(0, 1, 2, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  const tops = mins ? i8x16(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1) : i8x16(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, -1, -1, -1, -1);
-  const low6 = v128.and(i8x16.swizzle(packed, firsts), i8x16.splat(63));
-  const nibbleBytes = i8x16.swizzle(packed, i8x16(-1, -1, -1, -1, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1));
-  const nibble = mins ? i8x16.shr_u(nibbleBytes, 4) : v128.and(nibbleBytes, LOW_NIBBLE);
-  const top = i8x16.swizzle(packed, tops);
-  return i16x8.extend_low_i8x16_u(v128.or(v128.or(low6, nibble), i8x16.shl(i8x16.shr_u(top, 6), 4)));
+  const low6 = v128.and(pickBytes(packed, mins ? K_MINS_LOW : K_SCALES_LOW), LOW_6_BITS);
+  const nibbleBytes = pickBytes(packed, K_NIBBLES);
+  const nibble = mins ? highNibbles(nibbleBytes) : v128.and(nibbleBytes, LOW_NIBBLES);
+  // Bits 6 and 7 of each top byte to bits 4 and 5 (a 16-bit shift: the mask keeps each byte's own).
+  const top = v128.and(i16x8.shr_u(pickBytes(packed, mins ? K_MINS_TOP : K_SCALES_TOP), 2), BITS_4_5);
+  return i16x8.extend_low_i8x16_u(v128.or(v128.or(low6, nibble), top));
 }
 
 /** Σ of one 64-value group pair j of a Q4_K/Q5_K block: low-nibble weights (scale sc0) and high (sc1) times the Q8_K activations at a. */
@@ -480,29 +474,19 @@ function kGroupSums(a: usize, j: i32, lo0: v128, lo1: v128, hi0: v128, hi1: v128
   );
 }
 
-/** Σ over the 8 sub-blocks of min × the sum of its 32 activations (the 16-value group sums at a + 256, added in pairs). */
+/** Σ over the 8 sub-blocks of min × the sum of its 32 activations (16-value group sums 2s and 2s + 1 for sub-block s). */
 @inline
 function kMinSum(a: usize, mins: v128): i32 {
-  const g0 = v128.load(a + 256);
-  const g1 = v128.load(a + 256, 16);
-  const g2 = v128.load(a + 256, 32);
-  const g3 = v128.load(a + 256, 48);
-  const pairs01 = i32x4.add(v128.shuffle<i32>(g0, g1, 0, 2, 4, 6), v128.shuffle<i32>(g0, g1, 1, 3, 5, 7));
-  const pairs23 = i32x4.add(v128.shuffle<i32>(g2, g3, 0, 2, 4, 6), v128.shuffle<i32>(g2, g3, 1, 3, 5, 7));
-  // Each pair sum is within ±32·127, so it fits in 16 bits.
-  return sumI32x4(i32x4.dot_i16x8_s(mins, i16x8.narrow_i32x4_s(pairs01, pairs23)));
+  const low = i32x4.dot_i16x8_s(v128.load(a + Q8K_SUMS), v128.shuffle<i16>(mins, mins, 0, 0, 1, 1, 2, 2, 3, 3));
+  const high = i32x4.dot_i16x8_s(v128.load(a + Q8K_SUMS, 16), v128.shuffle<i16>(mins, mins, 4, 4, 5, 5, 6, 6, 7, 7));
+  return sumI32x4(i32x4.add(low, high));
 }
 
-/** Lanes (i, i + 1) of 16 Q8_K group sums times their Q6_K scales, added pairwise: 4 lanes from group `first`. */
+/** 32 × (group sum i · Q6_K scale i + group sum i + 1 · scale i + 1) for the 4 pairs of the 8 groups from `first`. */
 @inline
 function q6Offsets(a: usize, scales: usize, first: i32): v128 {
-  const sums0 = v128.load(a + 256 + (<usize>first << 2));
-  const sums1 = v128.load(a + 256 + (<usize>first << 2), 16);
-  const sc0 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(scales + first)));
-  const sc1 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load64_zero(scales + first + 4)));
-  const p0 = i32x4.mul(sums0, sc0);
-  const p1 = i32x4.mul(sums1, sc1);
-  return i32x4.shl(i32x4.add(v128.shuffle<i32>(p0, p1, 0, 2, 4, 6), v128.shuffle<i32>(p0, p1, 1, 3, 5, 7)), 5);
+  const sums = v128.load(a + Q8K_SUMS + (<usize>first << 1));
+  return i32x4.shl(i32x4.dot_i16x8_s(sums, i16x8.extend_low_i8x16_s(v128.load64_zero(scales + first))), 5);
 }
 
 /**
@@ -532,7 +516,7 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
     }
     sumLo = i32x4.sub(sumLo, q6Offsets(a, scales, 0));
     sumHi = i32x4.sub(sumHi, q6Offsets(a, scales, 8));
-    const d = f32x4.splat(load<f32>(a, 320) * f16ToF32(load<u16>(w, 208)));
+    const d = f32x4.splat(load<f32>(a + Q8K_SCALE) * f16ToF32(load<u16>(w, 208)));
     accLow = fmaLanes(accLow, sumLo, d);
     accHigh = fmaLanes(accHigh, sumHi, d);
     w += 210;
@@ -540,8 +524,6 @@ function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
   }
   return sumF32x8(accLow, accHigh);
 }
-
-const BITS_4_5: v128 = i8x16.splat(0x30);
 
 /**
  * 16 values of each of the four 32-value groups that share these ql (at ql and ql + 32) and qh
@@ -554,10 +536,10 @@ function q6Quarter(ql: usize, qh: usize, a: usize, s0: v128, s1: v128, s2: v128,
   const low = v128.load(ql);
   const low32 = v128.load(ql, 32);
   const high = v128.load(qh);
-  const w0 = v128.or(v128.and(low, LOW_NIBBLE), v128.and(i16x8.shl(high, 4), BITS_4_5));
-  const w1 = v128.or(v128.and(low32, LOW_NIBBLE), v128.and(i16x8.shl(high, 2), BITS_4_5));
-  const w2 = v128.or(v128.and(i16x8.shr_u(low, 4), LOW_NIBBLE), v128.and(high, BITS_4_5));
-  const w3 = v128.or(v128.and(i16x8.shr_u(low32, 4), LOW_NIBBLE), v128.and(i16x8.shr_u(high, 2), BITS_4_5));
+  const w0 = v128.or(v128.and(low, LOW_NIBBLES), v128.and(i16x8.shl(high, 4), BITS_4_5));
+  const w1 = v128.or(v128.and(low32, LOW_NIBBLES), v128.and(i16x8.shl(high, 2), BITS_4_5));
+  const w2 = v128.or(v128.and(i16x8.shr_u(low, 4), LOW_NIBBLES), v128.and(high, BITS_4_5));
+  const w3 = v128.or(v128.and(i16x8.shr_u(low32, 4), LOW_NIBBLES), v128.and(i16x8.shr_u(high, 2), BITS_4_5));
   let s = dotQuadsScaled(v128.load(a), w0, s0);
   s = i32x4.add(s, dotQuadsScaled(v128.load(a, 32), w1, s1));
   s = i32x4.add(s, dotQuadsScaled(v128.load(a, 64), w2, s2));
@@ -587,7 +569,7 @@ function dotF32(w: usize, x: usize, n: i32): f32 {
 @inline
 function halfLanes(w: usize, i: i32, widened: bool): v128 {
   if (widened) return v128.load(w + (<usize>i << 2));
-  return f16x4ToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(w + (<usize>i << 1))));
+  return f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w + (<usize>i << 1))));
 }
 
 /**
@@ -602,11 +584,11 @@ function f16LaneChains(w: usize, x: usize, np: i32, m: i32, widened: bool): v128
   let c2 = f32x4.splat(0);
   let c3 = f32x4.splat(0);
   for (let i = m << 2; i < np; i += 64) {
-    // Both factors are f16 values, so the f32 product is exact and a plain add rounds like a fused one.
-    c0 = f32x4.add(f32x4.mul(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2))), c0);
-    c1 = f32x4.add(f32x4.mul(halfLanes(w, i + 16, widened), v128.load(x + (<usize>(i + 16) << 2))), c1);
-    c2 = f32x4.add(f32x4.mul(halfLanes(w, i + 32, widened), v128.load(x + (<usize>(i + 32) << 2))), c2);
-    c3 = f32x4.add(f32x4.mul(halfLanes(w, i + 48, widened), v128.load(x + (<usize>(i + 48) << 2))), c3);
+    // Both factors are f16 values, so the f32 product is exact: fused or not, the multiply-add rounds once.
+    c0 = madd(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2)), c0);
+    c1 = madd(halfLanes(w, i + 16, widened), v128.load(x + (<usize>(i + 16) << 2)), c1);
+    c2 = madd(halfLanes(w, i + 32, widened), v128.load(x + (<usize>(i + 32) << 2)), c2);
+    c3 = madd(halfLanes(w, i + 48, widened), v128.load(x + (<usize>(i + 48) << 2)), c3);
   }
   return f32x4.add(f32x4.add(c0, c2), f32x4.add(c1, c3));
 }

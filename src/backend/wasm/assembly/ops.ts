@@ -2,22 +2,16 @@
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
 import { dotF16 } from './matmul';
-import { fmaF32, fmaF32x4, roundToF16, roundToF16x4 } from './simd';
+import {
+  EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, EXP_ROUNDING_SHIFT,
+  F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
+} from './constants';
+import { fmaF32, fmaF32x4, madd, roundToF16, roundToF16x4 } from './simd';
 
 // ---- exp as ggml's x86 SIMD code computes it ----
 // e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
 // degree-5 polynomial (coefficients of Arm's optimized-routines expf), every step a fused
 // multiply-add. Not always the correctly rounded e^x: matching llama.cpp needs these bits.
-
-const ROUNDING_SHIFT: f32 = 12582912; // 1.5·2^23: adding it rounds to an integer
-const LOG2_E: f32 = reinterpret<f32>(0x3fb8aa3b);
-const LN2_HI: f32 = reinterpret<f32>(0x3f317200);
-const LN2_LO: f32 = reinterpret<f32>(0x35bfbe8e);
-const P5: f32 = reinterpret<f32>(0x3c072010);
-const P4: f32 = reinterpret<f32>(0x3d2b9f17);
-const P3: f32 = reinterpret<f32>(0x3e2aaf33);
-const P2: f32 = reinterpret<f32>(0x3efffedb);
-const P1: f32 = reinterpret<f32>(0x3f7ffff6);
 
 @inline
 function splat(v: f32): v128 {
@@ -27,7 +21,7 @@ function splat(v: f32): v128 {
 /** j·2^n per lane for integral n (|n| ≤ 192), rounded once (x86's scalef). */
 @inline
 function scaleByPowerOf2(j: v128, n: v128): v128 {
-  const bits = i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(1023));
+  const bits = i32x4.add(i32x4.trunc_sat_f32x4_s(n), F64_EXPONENT_BIAS);
   const lo = f64x2.mul(f64x2.promote_low_f32x4(j), i64x2.shl(i64x2.extend_low_i32x4_s(bits), 52));
   const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(j, j, 2, 3, 2, 3)), i64x2.shl(i64x2.extend_high_i32x4_s(bits), 52));
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
@@ -36,20 +30,20 @@ function scaleByPowerOf2(j: v128, n: v128): v128 {
 /** e^x per lane, as ggml_v_expf (AVX-512): 0 below about −104 (−∞ included), +∞ above about 88.7. */
 @inline
 function expSimd(x: v128): v128 {
-  const z = fmaF32x4(x, splat(LOG2_E), splat(ROUNDING_SHIFT));
-  const n = f32x4.sub(z, splat(ROUNDING_SHIFT));
+  const z = fmaF32x4(x, EXP_LOG2_E, EXP_ROUNDING_SHIFT);
+  const n = f32x4.sub(z, EXP_ROUNDING_SHIFT);
   const minusN = f32x4.neg(n);
-  const b = fmaF32x4(minusN, splat(LN2_LO), fmaF32x4(minusN, splat(LN2_HI), x));
+  const b = fmaF32x4(minusN, EXP_LN2_LO, fmaF32x4(minusN, EXP_LN2_HI, x));
   const u = f32x4.mul(b, b);
   const j = fmaF32x4(
-    fmaF32x4(fmaF32x4(splat(P5), b, splat(P4)), u, fmaF32x4(splat(P3), b, splat(P2))),
+    fmaF32x4(fmaF32x4(EXP_P5, b, EXP_P4), u, fmaF32x4(EXP_P3, b, EXP_P2)),
     u,
-    fmaF32x4(splat(P1), b, splat(1)),
+    fmaF32x4(EXP_P1, b, ONES_F32),
   );
-  const large = f32x4.gt(f32x4.abs(n), splat(192));
+  const large = f32x4.gt(f32x4.abs(n), EXP_MAX_POWER);
   if (!v128.any_true(large)) return scaleByPowerOf2(j, n);
   // Out of range: +∞ for large positive n, 0 for large negative n (scaling would overflow the exponent).
-  const saturated = v128.bitselect(splat(0), splat(Infinity), f32x4.le(n, splat(0)));
+  const saturated = v128.bitselect(splat(0), INFINITIES, f32x4.le(n, splat(0)));
   return v128.bitselect(saturated, scaleByPowerOf2(j, v128.bitselect(splat(0), n, large)), large);
 }
 
@@ -115,7 +109,7 @@ export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
   for (; i < (n & ~15); i += 4) {
     const o = <usize>i << 2;
     const g = v128.load(gate + o);
-    const silu = f32x4.div(g, f32x4.add(splat(1), expSimd(f32x4.neg(g))));
+    const silu = f32x4.div(g, f32x4.add(ONES_F32, expSimd(f32x4.neg(g))));
     v128.store(out + o, f32x4.mul(silu, v128.load(up + o)));
   }
   for (; i < n; i++) {
@@ -193,8 +187,8 @@ function sixteenLane(base: usize, stride: usize, lanes: i32, l: i32): v128 {
 /**
  * q·k over n values of f16 precision held as f32 (q too), as llama.cpp's KQ product: in a batch
  * (llamafile's tinyBLAS, when n is a multiple of 16) 16 lanes reduced as _mm512_reduce_add_ps;
- * otherwise ggml_vec_dot_f16. Products of two f16 values are exact in f32, so no fused
- * multiply-add is needed to match.
+ * otherwise ggml_vec_dot_f16. Products of two f16 values are exact in f32, so a multiply-add
+ * rounds once whether it is fused or not (here, and in the probabilities × V sums).
  */
 @inline
 function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
@@ -206,10 +200,10 @@ function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
   for (let i = 0; i < n; i += 16) {
     const ks = k + (<usize>i << 2);
     const x = q + (<usize>i << 2);
-    c0 = f32x4.add(f32x4.mul(v128.load(ks), v128.load(x)), c0);
-    c1 = f32x4.add(f32x4.mul(v128.load(ks, 16), v128.load(x, 16)), c1);
-    c2 = f32x4.add(f32x4.mul(v128.load(ks, 32), v128.load(x, 32)), c2);
-    c3 = f32x4.add(f32x4.mul(v128.load(ks, 48), v128.load(x, 48)), c3);
+    c0 = madd(v128.load(ks), v128.load(x), c0);
+    c1 = madd(v128.load(ks, 16), v128.load(x, 16), c1);
+    c2 = madd(v128.load(ks, 32), v128.load(x, 32), c2);
+    c3 = madd(v128.load(ks, 48), v128.load(x, 48), c3);
   }
   return sumF32x16(c0, c1, c2, c3);
 }
@@ -280,8 +274,8 @@ export function attention(
         for (let d = 0; d < headDim; d += 8) {
           const vd = vh + (<usize>d << 2);
           const o = acc + (<usize>d << 2);
-          v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd)), v128.load(o)));
-          v128.store(o, f32x4.add(f32x4.mul(p, v128.load(vd, 16)), v128.load(o, 16)), 16);
+          v128.store(o, madd(p, v128.load(vd), v128.load(o)));
+          v128.store(o, madd(p, v128.load(vd, 16), v128.load(o, 16)), 16);
         }
       }
     }

@@ -6,10 +6,15 @@
 // is fused (relaxedSimdIsExact) before taking this build: Node 20's
 // implementation, behind a flag, returns twice the true sum.
 
+import {
+  BIT_4, BIT_OF_LANE, F16_BITS_IN_F32, F16_MIN_EXPONENT, F16_REBIAS, F32_EXPONENT_BITS, F32_MAGNITUDE_BITS, F32_SIGN_BITS,
+  LOW_NIBBLES, ONES_I16, PLUS_13_EXPONENT, SPREAD_BYTES_0_1, SPREAD_BYTES_2_3,
+} from './constants';
+
 /** acc + Σ act[i]·w[i] over 16 bytes: act signed int8, w in 0..127. Only the lane total is meaningful. */
 @inline
 export function dotUnsigned(acc: v128, act: v128, w: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(act, w, acc);
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.add(acc, relaxedQuads(act, w));
   const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(act), i16x8.extend_low_i8x16_u(w));
   const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(act), i16x8.extend_high_i8x16_u(w));
   return i32x4.add(acc, i32x4.add(lo, hi));
@@ -35,7 +40,7 @@ export function dotQuads(a: v128, b: v128): v128 {
 export function dotQuadsSigned(act: v128, w: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
     const negative = i8x16.lt_s(w, i8x16.splat(0));
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(act, negative), negative), i8x16.abs(w), i32x4.splat(0));
+    return relaxedQuads(i8x16.sub(v128.xor(act, negative), negative), i8x16.abs(w));
   }
   return dotQuads(act, w);
 }
@@ -43,8 +48,18 @@ export function dotQuadsSigned(act: v128, w: v128): v128 {
 /** dotQuads for w in 0..127. */
 @inline
 export function dotQuadsUnsigned(act: v128, w: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(act, w, i32x4.splat(0));
+  if (ASC_FEATURE_RELAXED_SIMD) return relaxedQuads(act, w);
   return dotQuads(act, w);
+}
+
+/**
+ * dotQuads for w in 0..127 with relaxed SIMD, as x86's maddubs + madd. (The one-instruction
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s is the same two, but V8 builds their vector of ones anew
+ * each time.)
+ */
+@inline
+function relaxedQuads(act: v128, w: v128): v128 {
+  return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(act, w), ONES_I16);
 }
 
 /**
@@ -89,6 +104,7 @@ export function relaxedSimdIsExact(): bool {
     && i32x4.all_true(i32x4.eq(dotQuadsScaledPair(act, v128.and(w, i8x16.splat(31)), act, v128.and(w, i8x16.splat(15)), i16x8.splat(5)),
       i32x4.mul(i32x4.add(dotQuads(act, v128.and(w, i8x16.splat(31))), dotQuads(act, v128.and(w, i8x16.splat(15)))), i32x4.splat(5))))
     && sumI32x4(dotUnsigned(i32x4.splat(7), act, w)) == sumI32x4(quads) + 28
+    && i8x16.all_true(i8x16.eq(pickBytes(w, i8x16(15, -1, 0, -128, 7, 1, -1, 14, 3, 3, -2, 9, 12, -100, 5, 0)), i8x16(1, 0, 127, 0, 127, 127, 0, 0, 0, 0, 0, 33, 127, 0, 1, 127)))
     && fused == reinterpret<f32>(0x33800000); // 2^-24
 }
 
@@ -145,17 +161,28 @@ export function sumF32x4(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** Lanes of 8 consecutive bits of a 32-bit mask, one bit per byte lane: lane i tests bit i of its byte. */
-const BIT_OF_LANE: v128 = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-
 /** 16 bytes, each 16 where bit (first + i) of `bits` is set and 0 otherwise (first is 0 or 16). */
 @inline
 export function highBitsTimes16(bits: u32, first: i32): v128 {
-  const spread = i8x16.swizzle(
-    i32x4.splat(bits),
-    first == 0 ? i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1) : i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
-  );
-  return v128.and(i8x16.ne(v128.and(spread, BIT_OF_LANE), i8x16.splat(0)), i8x16.splat(16));
+  const spread = pickBytes(i32x4.splat(bits), first == 0 ? SPREAD_BYTES_0_1 : SPREAD_BYTES_2_3);
+  return v128.and(i8x16.eq(v128.and(spread, BIT_OF_LANE), BIT_OF_LANE), BIT_4);
+}
+
+/** Each byte's high 4 bits, moved down (a 16-bit shift and a mask: wasm's 8-bit shift costs V8 a mask of its own). */
+@inline
+export function highNibbles(bytes: v128): v128 {
+  return v128.and(i16x8.shr_u(bytes, 4), LOW_NIBBLES);
+}
+
+/**
+ * The bytes of v at `indices` (0..15; a negative index gives 0): x86's pshufb itself where relaxed
+ * SIMD allows (the loader checks). The plain swizzle must also zero indices 16..127, which takes V8
+ * two more instructions where the indices are not a constant.
+ */
+@inline
+export function pickBytes(v: v128, indices: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(v, indices);
+  return i8x16.swizzle(v, indices);
 }
 
 // --- half precision ---
@@ -178,16 +205,15 @@ export function f16ToF32(h: u32): f32 {
 }
 
 /**
- * 4 f16 values (low halves of i32 lanes, zero-extended) → f32x4. Finite inputs only (infinities
- * and NaNs come out as large finite values). Moving the bits into f32 position and scaling by
- * 2^112 re-biases the exponent and normalizes subnormals: f16 subnormals make that multiply slow
- * (see f16ToF32), but they are rare among weights, and selecting another path per lane would
- * cost F16 weights 1.7× in time.
+ * 4 f16 values (i32 lanes, sign-extended from 16 bits) → f32x4. Finite inputs only (infinities and
+ * NaNs come out as large finite values). The f16's bits move up into f32 position, keeping one copy
+ * of the sign, and scaling by 2^112 re-biases the exponent and normalizes subnormals: f16
+ * subnormals make that multiply slow (see f16ToF32), but they are rare among weights, and
+ * selecting another path per lane would cost F16 weights 1.7× in time.
  */
 @inline
 export function f16x4ToF32x4(h: v128): v128 {
-  const magnitude = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
-  return v128.or(magnitude, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), F16_BITS_IN_F32), F16_REBIAS);
 }
 
 /** f32 → f16 bits, rounding to nearest even (the float-arithmetic method: the FPU does the rounding). */
@@ -218,10 +244,10 @@ export function roundToF16(f: f32): f32 {
  */
 @inline
 export function roundToF16x4(x: v128): v128 {
-  const exponent = i32x4.max_s(v128.and(x, i32x4.splat(0x7f800000)), i32x4.splat(113 << 23));
-  const shift = i32x4.add(exponent, i32x4.splat(13 << 23));
-  const magnitude = f32x4.sub(f32x4.add(v128.and(x, i32x4.splat(0x7fffffff)), shift), shift);
-  return v128.or(magnitude, v128.and(x, i32x4.splat(0x80000000)));
+  const exponent = i32x4.max_s(v128.and(x, F32_EXPONENT_BITS), F16_MIN_EXPONENT);
+  const shift = i32x4.add(exponent, PLUS_13_EXPONENT);
+  const magnitude = f32x4.sub(f32x4.add(v128.and(x, F32_MAGNITUDE_BITS), shift), shift);
+  return v128.or(magnitude, v128.and(x, F32_SIGN_BITS));
 }
 
 /** f32 → bf16 bits, rounding to nearest even, NaN kept quiet. */
