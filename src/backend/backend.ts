@@ -134,8 +134,11 @@ export function softmaxNormalizer(row: ArrayLike<number>, offset = 0, n = row.le
   return { max, sumExp };
 }
 
-/** Backend.topK on the host, over a row that was read back (k = Infinity: every value, in order). */
-export function topValuesOf(row: Float32Array, k: number, extraIds: readonly number[]): TopValues {
+/**
+ * Backend.topK on the host, over a row that was read back (k = Infinity: every value, in order); a backend
+ * that computes the row's normalizer faster passes it.
+ */
+export function topValuesOf(row: Float32Array, k: number, extraIds: readonly number[], normalizer: SoftmaxNormalizer = softmaxNormalizer(row)): TopValues {
   checkTopRequest(row.length, k, extraIds);
   const count = Math.min(k, row.length);
   // Order of the result: larger value first, lower index first on ties.
@@ -158,10 +161,13 @@ export function topValuesOf(row: Float32Array, k: number, extraIds: readonly num
     };
     for (let i = 0; i < count; i++) ids[i] = i;
     for (let i = (count >> 1) - 1; i >= 0; i--) siftDown(i);
+    // A later index never ranks before an equal value already held: only a larger value gets in.
+    let lastKept = row[ids[0]!]!;
     for (let i = count; i < row.length; i++) {
-      if (before(i, ids[0]!)) {
+      if (row[i]! > lastKept) {
         ids[0] = i;
         siftDown(0);
+        lastKept = row[ids[0]!]!;
       }
     }
   }
@@ -170,7 +176,8 @@ export function topValuesOf(row: Float32Array, k: number, extraIds: readonly num
     ids,
     values: Float32Array.from(ids, (id) => row[id]!),
     extraValues: Float32Array.from(extraIds, (id) => row[id]!),
-    ...softmaxNormalizer(row),
+    max: normalizer.max,
+    sumExp: normalizer.sumExp,
   };
 }
 

@@ -49,9 +49,12 @@ describe('generate on candidates', () => {
     { maxTokens: 12, temperature: 0, repeatPenalty: 1.3 },
     { maxTokens: 12, temperature: 1, topK: 0, topP: 0.9, seed: 3, repeatPenalty: 1.2 },
     { maxTokens: 12, temperature: 1.2, topK: 5, minP: 0, seed: 11 },
-  ])('on WASM yields, bit for bit, the tokens and log-probabilities of sampling whole rows (%o)', async (options) => {
+  ])('on WASM yields the tokens of sampling whole rows, and their log-probabilities (%o)', async (options) => {
     const { tokens } = await generateAll(wasm, PROMPT, options);
-    expect(tokens.map((t) => [t.token, t.logProb])).toEqual(await sampleWholeRows(wasm, PROMPT, options));
+    const wholeRows = await sampleWholeRows(wasm, PROMPT, options);
+    expect(tokens.map((t) => t.token)).toEqual(wholeRows.map(([token]) => token));
+    // The backend's normalizer sums f32 SIMD exponentials (Backend.topK); the host's, Math.exp in f64.
+    for (const [i, t] of tokens.entries()) expect(Math.abs(t.logProb - wholeRows[i]![1])).toBeLessThan(1e-6);
   });
 });
 

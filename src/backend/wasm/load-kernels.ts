@@ -26,6 +26,8 @@ export interface KernelExports {
   siluMul(gate: number, up: number, out: number, n: number): void;
   rope(x: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, cosSin: number, neox: boolean): void;
   attentionScratchFloats(nSeen: number, headDim: number, nHeads: number): number;
+  maxOf(x: number, n: number): number;
+  sumExpBelow(x: number, n: number, maxValue: number): number;
   attention(
     q: number, kCache: number, vCache: number, out: number, nTokens: number, startPos: number,
     nHeads: number, nKvHeads: number, headDim: number, scale: number, scratch: number, headStart: number, headEnd: number,

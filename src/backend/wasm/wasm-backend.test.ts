@@ -10,7 +10,7 @@ import { f16ToF32, f32ToBf16, bf16ToF32, f32ToF16 } from '../../quant/fp16';
 import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
 import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
-import { BackendError, type BackendWeight } from '../backend';
+import { BackendError, topValuesOf, type BackendWeight } from '../backend';
 import { ropeTable, WasmBackend } from './wasm-backend';
 
 const QUANT = '../shared/fixtures/quant/random-llama-256x4';
@@ -289,6 +289,30 @@ describe('WASM backend kernels', () => {
       target.dispose();
     }
     expect(firstBitDifference(results[0]!, results[1]!)).toBe(-1);
+  });
+
+  // The host path's reference: every index sorted by value (larger first), the lower index first on ties.
+  const sortedIds = (row: Float32Array) => Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
+
+  it.each([
+    [32000, 1],
+    [32000, 40],
+    [1001, 3],
+    [7, 5],
+  ])('topK over a row of %i, k = %i: the sorted order, ties by lower index; the normalizer by SIMD exp', async (n, k) => {
+    // A coarse grid ties many values; a few far below the maximum make e^ underflow to 0.
+    const row = randomFloats(n, n + k, 8).map((v, i) => (i % 97 === 5 ? -1e4 : Math.round(v * 32) / 32));
+    const buffer = backend.createBuffer(n);
+    backend.write(buffer, row);
+    const extraIds = [0, n - 1, 3, 0];
+    const top = await backend.topK(buffer, k, extraIds);
+    const reference = topValuesOf(row, k, extraIds);
+    expect(Array.from(top.ids)).toEqual(sortedIds(row).slice(0, k));
+    expect(Array.from(reference.ids)).toEqual(sortedIds(row).slice(0, k));
+    expect(top.values).toEqual(reference.values);
+    expect(top.extraValues).toEqual(reference.extraValues);
+    expect(top.max).toBe(reference.max);
+    expect(Math.abs(top.sumExp / reference.sumExp - 1)).toBeLessThan(1e-6);
   });
 
   it('rejects misuse with BackendError', async () => {

@@ -12,12 +12,14 @@ import { GgmlType } from '../../quant/types';
 import {
   BackendError,
   KV_BYTES_PER_VALUE,
+  topValuesOf,
   type AttentionParams,
   type Backend,
   type BackendBuffer,
   type BackendKvCache,
   type BackendWeight,
   type RopeParams,
+  type TopValues,
   type WeightInfo,
 } from '../backend';
 import { checkCount, checkKvRange, checkVector, checkView, needLength, ownedBy, WEIGHT_TYPES, weightGeometry } from '../checks';
@@ -139,6 +141,16 @@ export class WasmBackend implements Backend {
   async read(buffer: BackendBuffer): Promise<Float32Array> {
     const b = this.buffer(buffer);
     return this.floats(b.ptr, b.length).slice();
+  }
+
+  /**
+   * Backend.topK: the selection on the host over the row where it lies, the softmax normalizer by the SIMD
+   * kernels (Math.exp over a 32000-token vocabulary took 0.36 ms a token).
+   */
+  async topK(buffer: BackendBuffer, k: number, extraIds: readonly number[]): Promise<TopValues> {
+    const b = this.buffer(buffer);
+    const max = this.kernels.maxOf(b.ptr, b.length);
+    return topValuesOf(this.floats(b.ptr, b.length), k, extraIds, { max, sumExp: this.kernels.sumExpBelow(b.ptr, b.length, max) });
   }
 
   createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache {

@@ -291,8 +291,7 @@ export function attention(
  * 16) become e^−∞ = 0. SIMD exp, each group of 16 summed in f32, the groups in f64.
  */
 function probabilitiesInPlace(scores: usize, n: i32, padded: i32): void {
-  let maxScore: f32 = -Infinity;
-  for (let j = 0; j < n; j++) maxScore = max(maxScore, load<f32>(scores + (<usize>j << 2)));
+  const maxScore = maxOf(scores, n);
   for (let j = n; j < padded; j++) store<f32>(scores + (<usize>j << 2), -Infinity);
   const m = f32x4.splat(maxScore);
   let sum: f64 = 0;
@@ -313,4 +312,39 @@ function probabilitiesInPlace(scores: usize, n: i32, padded: i32): void {
     const p = scores + (<usize>j << 2);
     v128.store(p, roundToF16x4(f32x4.mul(v128.load(p), inverseSum)));
   }
+}
+
+// ---- a row of logits' softmax normalizer, for sampling ----
+
+/** The largest of n floats (−∞ for none; NaNs are passed over). */
+export function maxOf(x: usize, n: i32): f32 {
+  // pmax(a, b) is a < b ? b : a: one x86 instruction, where max would also order NaNs and zeros.
+  let lanes = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) lanes = f32x4.pmax(lanes, v128.load(x + (<usize>i << 2)));
+  let largest = max(max(f32x4.extract_lane(lanes, 0), f32x4.extract_lane(lanes, 1)), max(f32x4.extract_lane(lanes, 2), f32x4.extract_lane(lanes, 3)));
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (largest < v) largest = v;
+  }
+  return largest;
+}
+
+/**
+ * Σ e^(x[i] − maxValue) over n floats: e^ by expSimd, as the attention's soft-max, each group of
+ * 16 summed in f32 and the groups in f64 (within a few parts in 10^7 of the exact sum).
+ */
+export function sumExpBelow(x: usize, n: i32, maxValue: f32): f64 {
+  const m = f32x4.splat(maxValue);
+  let sum: f64 = 0;
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    sum += <f64>sumF32x16(
+      expSimd(f32x4.sub(v128.load(p), m)), expSimd(f32x4.sub(v128.load(p, 16), m)),
+      expSimd(f32x4.sub(v128.load(p, 32), m)), expSimd(f32x4.sub(v128.load(p, 48), m)),
+    );
+  }
+  for (; i < n; i++) sum += <f64>f32x4.extract_lane(expSimd(f32x4.splat(load<f32>(x + (<usize>i << 2)) - maxValue)), 0);
+  return sum;
 }
