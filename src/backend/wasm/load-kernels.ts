@@ -26,12 +26,13 @@ export interface KernelExports {
   siluMul(gate: number, up: number, out: number, n: number): void;
   rope(x: number, nTokens: number, nHeads: number, headDim: number, ropeDims: number, cosSin: number, neox: boolean): void;
   attentionScratchFloats(nSeen: number, headDim: number, nHeads: number): number;
-  maxOf(x: number, n: number): number;
-  sumExpBelow(x: number, n: number, maxValue: number): number;
+  storeValueBlocks(x: number, values: number, startPos: number, nTokens: number, width: number, blockBytes: number): void;
   attention(
-    q: number, kCache: number, vCache: number, out: number, nTokens: number, startPos: number,
+    q: number, kCache: number, vCache: number, vBlockBytes: number, out: number, nTokens: number, startPos: number,
     nHeads: number, nKvHeads: number, headDim: number, scale: number, scratch: number, headStart: number, headEnd: number,
   ): void;
+  maxOf(x: number, n: number): number;
+  sumExpBelow(x: number, n: number, maxValue: number): number;
 }
 
 export interface KernelModule {

@@ -27,10 +27,10 @@ export function runShare(kernels: KernelExports, args: Float64Array, index: numb
     const [start, end] = shareOf(rows!, index, count, 4);
     if (start < end) kernels.matmul(type!, w!, rows!, cols!, act!, nTokens!, out!, start, end);
   } else if (op === OP_ATTENTION) {
-    const [q, keys, values, out, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes] = args.subarray(1, 13);
+    const [q, keys, values, valueBlockBytes, out, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes] = args.subarray(1, 14);
     const [start, end] = shareOf(nHeads!, index, count);
     const ownScratch = scratch! + index * scratchBytes!;
-    if (start < end) kernels.attention(q!, keys!, values!, out!, nTokens!, startPos!, nHeads!, nKvHeads!, headDim!, scale!, ownScratch, start, end);
+    if (start < end) kernels.attention(q!, keys!, values!, valueBlockBytes!, out!, nTokens!, startPos!, nHeads!, nKvHeads!, headDim!, scale!, ownScratch, start, end);
   } else {
     throw new Error(`unknown parallel op ${op}`);
   }

@@ -232,20 +232,23 @@ describe('WASM backend kernels', () => {
     expect(ropeTable(1, 0, params)).toEqual(new Float32Array([1, 0, 1, 0, 1, 0]));
   });
 
-  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads', async () => {
-    const [nHeads, nKvHeads, headDim, nCtx] = [4, 2, 8, 16];
+  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads, across blocks of 64 positions', async () => {
+    const [nHeads, nKvHeads, headDim, nCtx] = [4, 2, 8, 150];
     const kvDim = nKvHeads * headDim;
     const scale = 1 / Math.sqrt(headDim);
-    const cache = backend.createKvCache(1, nCtx, kvDim);
-    // Two batches: 5 tokens, then 3 more that also see the first five.
-    const steps = [{ start: 0, n: 5 }, { start: 5, n: 3 }];
-    const keys = randomFloats(8 * kvDim, 10, 2);
-    const values = randomFloats(8 * kvDim, 11, 2);
-    const queries = randomFloats(8 * nHeads * headDim, 12, 2);
+    // Layer 1 of 2, so that the other layer's blocks lie around it.
+    const cache = backend.createKvCache(2, nCtx, kvDim);
+    // Batches and single tokens that each see every earlier one, into a third block of the value cache.
+    const steps = [{ start: 0, n: 5 }, { start: 5, n: 3 }, { start: 8, n: 62 }, { start: 70, n: 1 }, { start: 71, n: 60 }, { start: 131, n: 1 }];
+    const total = 132;
+    const keys = randomFloats(total * kvDim, 10, 2);
+    const values = randomFloats(total * kvDim, 11, 2);
+    const queries = randomFloats(total * nHeads * headDim, 12, 2);
+    const layer = 1;
     for (const { start, n } of steps) {
-      backend.storeKv(cache, 0, buffer(keys.slice(start * kvDim, (start + n) * kvDim)), buffer(values.slice(start * kvDim, (start + n) * kvDim)), start, n);
+      backend.storeKv(cache, layer, buffer(keys.slice(start * kvDim, (start + n) * kvDim)), buffer(values.slice(start * kvDim, (start + n) * kvDim)), start, n);
       const out = backend.createBuffer(n * nHeads * headDim);
-      backend.attention(buffer(queries.slice(start * nHeads * headDim, (start + n) * nHeads * headDim)), cache, 0, out, start, n, { nHeads, nKvHeads, headDim, scale });
+      backend.attention(buffer(queries.slice(start * nHeads * headDim, (start + n) * nHeads * headDim)), cache, layer, out, start, n, { nHeads, nKvHeads, headDim, scale });
       const got = await backend.read(out);
       for (let t = 0; t < n; t++) {
         const pos = start + t;

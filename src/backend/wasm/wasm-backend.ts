@@ -56,20 +56,37 @@ class WasmBuffer implements BackendBuffer {
   ) {}
 }
 
+/**
+ * Keys as rows of kvDim values per position; values in blocks of 64 positions (see the attention kernel), whose
+ * slots past the context stay 0.
+ */
 class WasmKvCache implements BackendKvCache {
+  /** Bytes of a block of 64 positions' values: one line more than kvDim·64 floats, so that blocks don't alias in the CPU's caches. */
+  readonly valueBlockBytes: number;
+
   constructor(
     readonly nLayers: number,
     readonly nCtx: number,
     readonly kvDim: number,
     readonly keys: number,
     readonly values: number,
-  ) {}
+  ) {
+    this.valueBlockBytes = valueBlockBytes(kvDim);
+  }
 
-  /** Byte offset of position `pos` of `layer` within the key or value area. */
-  offset(layer: number, pos: number): number {
+  /** Byte offset of position `pos` of `layer` within the key area. */
+  keyOffset(layer: number, pos: number): number {
     return ((layer * this.nCtx + pos) * this.kvDim) * KV_BYTES_PER_VALUE;
   }
+
+  /** Byte offset of `layer`'s blocks within the value area. */
+  valueOffset(layer: number): number {
+    return layer * valueLayerBytes(this.nCtx, this.kvDim);
+  }
 }
+
+const valueBlockBytes = (kvDim: number) => kvDim * 64 * KV_BYTES_PER_VALUE + 64;
+const valueLayerBytes = (nCtx: number, kvDim: number) => Math.ceil(nCtx / 64) * valueBlockBytes(kvDim);
 
 export class WasmBackend implements Backend {
   readonly name: string;
@@ -157,8 +174,9 @@ export class WasmBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const bytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
-    return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(bytes), this.allocate(bytes));
+    const keyBytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
+    // Fresh memory (the allocator never reuses any) is zero.
+    return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(keyBytes), this.allocate(nLayers * valueLayerBytes(nCtx, kvDim)));
   }
 
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
@@ -231,9 +249,8 @@ export class WasmBackend implements Backend {
     const [pk, pv] = [this.buffer(k), this.buffer(v)];
     needLength(pk, nTokens * c.kvDim, 'keys');
     needLength(pv, nTokens * c.kvDim, 'values');
-    const offset = c.offset(layer, startPos);
-    this.kernels.roundRowF16(pk.ptr, c.keys + offset, nTokens * c.kvDim);
-    this.kernels.roundRowF16(pv.ptr, c.values + offset, nTokens * c.kvDim);
+    this.kernels.roundRowF16(pk.ptr, c.keys + c.keyOffset(layer, startPos), nTokens * c.kvDim);
+    this.kernels.storeValueBlocks(pv.ptr, c.values + c.valueOffset(layer), startPos, nTokens, c.kvDim, c.valueBlockBytes);
   }
 
   attention(q: BackendBuffer, cache: BackendKvCache, layer: number, out: BackendBuffer, startPos: number, nTokens: number, params: AttentionParams): void {
@@ -245,16 +262,16 @@ export class WasmBackend implements Backend {
     const [pq, po] = [this.buffer(q), this.buffer(out)];
     needLength(pq, nTokens * nHeads * headDim, 'queries');
     needLength(po, nTokens * nHeads * headDim, 'attention output');
-    const base = c.offset(layer, 0);
+    const [keys, values] = [c.keys + c.keyOffset(layer, 0), c.values + c.valueOffset(layer)];
     const work = nHeads * nTokens * (startPos + nTokens) * headDim;
     if (this.pool && nHeads > 1 && work >= MIN_PARALLEL_WORK) {
       // Per thread, for its share of the heads at most.
       const scratchBytes = align(this.kernels.attentionScratchFloats(startPos + nTokens, headDim, Math.ceil(nHeads / this.pool.threads)) * 4);
       const scratch = this.scratch(scratchBytes * this.pool.threads);
-      this.pool.run([OP_ATTENTION, pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes]);
+      this.pool.run([OP_ATTENTION, pq.ptr, keys, values, c.valueBlockBytes, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, scratchBytes]);
     } else {
       const scratch = this.scratch(this.kernels.attentionScratchFloats(startPos + nTokens, headDim, nHeads) * 4);
-      this.kernels.attention(pq.ptr, c.keys + base, c.values + base, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, 0, nHeads);
+      this.kernels.attention(pq.ptr, keys, values, c.valueBlockBytes, po.ptr, nTokens, startPos, nHeads, nKvHeads, headDim, scale, scratch, 0, nHeads);
     }
   }
 

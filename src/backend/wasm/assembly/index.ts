@@ -8,7 +8,7 @@ export { relaxedSimdIsExact } from './simd';
 // Exported only so that no compiler treats them as constants (see constants.ts).
 export * from './constants';
 export { dequantizeRow } from './dequantize';
-export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats, maxOf, sumExpBelow } from './ops';
+export { rmsNorm, add, addRows, siluMul, rope, attention, attentionScratchFloats, storeValueBlocks, maxOf, sumExpBelow } from './ops';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize {

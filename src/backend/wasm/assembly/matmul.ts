@@ -578,17 +578,20 @@ function halfLanes(w: usize, i: i32, widened: bool): v128 {
  * (vector 0 + vector 2) + (vector 1 + vector 3).
  */
 @inline
-function f16LaneChains(w: usize, x: usize, np: i32, m: i32, widened: bool): v128 {
+function f16LaneChains(w: usize, x: usize, chunks: i32, m: i32, widened: bool, wChunkBytes: usize): v128 {
   let c0 = f32x4.splat(0);
   let c1 = f32x4.splat(0);
   let c2 = f32x4.splat(0);
   let c3 = f32x4.splat(0);
-  for (let i = m << 2; i < np; i += 64) {
+  const lane = m << 2;
+  for (let c = 0; c < chunks; c++) {
+    const wc = w + <usize>c * wChunkBytes;
+    const xc = x + (<usize>c << 8) + (<usize>lane << 2);
     // Both factors are f16 values, so the f32 product is exact: fused or not, the multiply-add rounds once.
-    c0 = madd(halfLanes(w, i, widened), v128.load(x + (<usize>i << 2)), c0);
-    c1 = madd(halfLanes(w, i + 16, widened), v128.load(x + (<usize>(i + 16) << 2)), c1);
-    c2 = madd(halfLanes(w, i + 32, widened), v128.load(x + (<usize>(i + 32) << 2)), c2);
-    c3 = madd(halfLanes(w, i + 48, widened), v128.load(x + (<usize>(i + 48) << 2)), c3);
+    c0 = madd(halfLanes(wc, lane, widened), v128.load(xc), c0);
+    c1 = madd(halfLanes(wc, lane + 16, widened), v128.load(xc, 64), c1);
+    c2 = madd(halfLanes(wc, lane + 32, widened), v128.load(xc, 128), c2);
+    c3 = madd(halfLanes(wc, lane + 48, widened), v128.load(xc, 192), c3);
   }
   return f32x4.add(f32x4.add(c0, c2), f32x4.add(c1, c3));
 }
@@ -596,27 +599,30 @@ function f16LaneChains(w: usize, x: usize, np: i32, m: i32, widened: bool): v128
 /**
  * As ggml's AVX-512 vec_dot_f16 (x already rounded to f16): 64 f32 lanes (4 vectors of 16)
  * accumulate with fused multiply-adds over 64-element chunks, are summed in its reduction tree, and the
- * leftover elements are added in double precision. w holds f16 words, or f32 words when `widened`.
+ * leftover elements are added in double precision. w holds f16 words, or f32 words when `widened`;
+ * its 64-element chunks lie wChunkBytes apart (128 or 256 when contiguous; see the attention's values).
  */
 @inline
-export function dotF16(w: usize, x: usize, n: i32, widened: bool): f32 {
+export function dotF16(w: usize, x: usize, n: i32, widened: bool, wChunkBytes: usize): f32 {
   const np = n & ~63;
+  const chunks = n >> 6;
   // Lanes 0–3, 4–7, 8–11 and 12–15 of the 16-lane vector.
   let s0 = f32x4.splat(0);
   let s1 = f32x4.splat(0);
   let s2 = f32x4.splat(0);
   let s3 = f32x4.splat(0);
   if (np > 0) {
-    s0 = f16LaneChains(w, x, np, 0, widened);
-    s1 = f16LaneChains(w, x, np, 1, widened);
-    s2 = f16LaneChains(w, x, np, 2, widened);
-    s3 = f16LaneChains(w, x, np, 3, widened);
+    s0 = f16LaneChains(w, x, chunks, 0, widened, wChunkBytes);
+    s1 = f16LaneChains(w, x, chunks, 1, widened, wChunkBytes);
+    s2 = f16LaneChains(w, x, chunks, 2, widened, wChunkBytes);
+    s3 = f16LaneChains(w, x, chunks, 3, widened, wChunkBytes);
   }
   // _mm512_reduce_add_ps: halves, then quarters, then pairs.
   const quarter = f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
   let total: f64 = <f64>((f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3)));
+  const tail = w + <usize>chunks * wChunkBytes;
   for (let i = np; i < n; i++) {
-    const weight = widened ? load<f32>(w + (<usize>i << 2)) : f16ToF32(load<u16>(w + (<usize>i << 1)));
+    const weight = widened ? load<f32>(tail + (<usize>(i - np) << 2)) : f16ToF32(load<u16>(tail + (<usize>(i - np) << 1)));
     total += <f64>(weight * load<f32>(x + (<usize>i << 2)));
   }
   return <f32>total;
@@ -670,7 +676,7 @@ export function activationRowBytes(type: i32, cols: i32): i32 {
 function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
   switch (type) {
     case F32: return dotF32(w, a, cols);
-    case F16: return dotF16(w, a, cols, false);
+    case F16: return dotF16(w, a, cols, false, 128);
     case BF16: return dotBf16(w, a, cols);
     case Q2_K: return dotQ2_K(w, a, cols >> 8, (rows & 7) == 0);
     case Q3_K: return dotQ3_K(w, a, cols >> 8);

@@ -146,108 +146,86 @@ export function rope(x: usize, nTokens: i32, nHeads: i32, headDim: i32, ropeDims
 }
 
 /**
- * Sum of 16 or 64 lane accumulators (each `width` floats, at acc + lane·width·4), element-wise,
- * in the order of ggml's x86 reductions: 64 lanes as 4 vectors of 16, (0 + 2) + (1 + 3), then
- * the 16 lanes as _mm512_reduce_add_ps. Writes `width` floats (a multiple of 4) to out.
- */
-function reduceLanes(acc: usize, lanes: i32, width: i32, out: usize): void {
-  const stride = <usize>width << 2;
-  for (let d = 0; d < width; d += 4) {
-    const base = acc + (<usize>d << 2);
-    let quarter0 = f32x4.splat(0);
-    let quarter1 = f32x4.splat(0);
-    for (let i = 0; i < 4; i++) {
-      // Lanes i, 4 + i, 8 + i, 12 + i of the 16-lane vector.
-      const l0 = sixteenLane(base, stride, lanes, i);
-      const l1 = sixteenLane(base, stride, lanes, 4 + i);
-      const l2 = sixteenLane(base, stride, lanes, 8 + i);
-      const l3 = sixteenLane(base, stride, lanes, 12 + i);
-      const q = f32x4.add(f32x4.add(l3, l1), f32x4.add(l2, l0));
-      // (q0 + q2) + (q1 + q3)
-      if (i == 0) quarter0 = q;
-      else if (i == 2) quarter0 = f32x4.add(quarter0, q);
-      else if (i == 1) quarter1 = q;
-      else quarter1 = f32x4.add(quarter1, q);
-    }
-    v128.store(out + (<usize>d << 2), f32x4.add(quarter0, quarter1));
-  }
-}
-
-/** Lane l of the 16-lane vector: lane l itself, or with 64 lanes (L[l] + L[32 + l]) + (L[16 + l] + L[48 + l]). */
-@inline
-function sixteenLane(base: usize, stride: usize, lanes: i32, l: i32): v128 {
-  if (lanes == 16) return v128.load(base + <usize>l * stride);
-  const a0 = v128.load(base + <usize>l * stride);
-  const a1 = v128.load(base + <usize>(16 + l) * stride);
-  const a2 = v128.load(base + <usize>(32 + l) * stride);
-  const a3 = v128.load(base + <usize>(48 + l) * stride);
-  return f32x4.add(f32x4.add(a0, a2), f32x4.add(a1, a3));
-}
-
-/**
- * q·k over n values of f16 precision held as f32 (q too), as llama.cpp's KQ product: in a batch
- * (llamafile's tinyBLAS, when n is a multiple of 16) 16 lanes reduced as _mm512_reduce_add_ps;
- * otherwise ggml_vec_dot_f16. Products of two f16 values are exact in f32, so a multiply-add
- * rounds once whether it is fused or not (here, and in the probabilities × V sums).
+ * a·b over n values of f16 precision held as f32, as llama.cpp's attention products (q·k, and
+ * probabilities · values over positions): in a batch (llamafile's tinyBLAS, when n is a multiple
+ * of 16) 16 lanes reduced as _mm512_reduce_add_ps; otherwise ggml_vec_dot_f16. a's chunks of 64
+ * lie aChunkBytes apart (256: contiguous). Products of two f16 values are exact in f32, so a
+ * multiply-add rounds once whether it is fused or not.
  */
 @inline
-function scoreF16(k: usize, q: usize, n: i32, batched: bool): f32 {
-  if (!batched || (n & 15) != 0) return dotF16(k, q, n, true);
+function attentionDot(a: usize, b: usize, n: i32, batched: bool, aChunkBytes: usize): f32 {
+  if (!batched || (n & 15) != 0) return dotF16(a, b, n, true, aChunkBytes);
   let c0 = f32x4.splat(0);
   let c1 = f32x4.splat(0);
   let c2 = f32x4.splat(0);
   let c3 = f32x4.splat(0);
   for (let i = 0; i < n; i += 16) {
-    const ks = k + (<usize>i << 2);
-    const x = q + (<usize>i << 2);
-    c0 = madd(v128.load(ks), v128.load(x), c0);
-    c1 = madd(v128.load(ks, 16), v128.load(x, 16), c1);
-    c2 = madd(v128.load(ks, 32), v128.load(x, 32), c2);
-    c3 = madd(v128.load(ks, 48), v128.load(x, 48), c3);
+    const x = a + <usize>(i >> 6) * aChunkBytes + (<usize>(i & 63) << 2);
+    const y = b + (<usize>i << 2);
+    c0 = madd(v128.load(x), v128.load(y), c0);
+    c1 = madd(v128.load(x, 16), v128.load(y, 16), c1);
+    c2 = madd(v128.load(x, 32), v128.load(y, 32), c2);
+    c3 = madd(v128.load(x, 48), v128.load(y, 48), c3);
   }
   return sumF32x16(c0, c1, c2, c3);
 }
 
 /** Floats of scratch `attention` needs per thread computing up to `nHeads` heads. */
 export function attentionScratchFloats(nSeen: i32, headDim: i32, nHeads: i32): i32 {
-  return nHeads * (headDim * 65 + ((nSeen + 15) & ~15));
+  return nHeads * (headDim + ((nSeen + 63) & ~63));
+}
+
+/**
+ * Rows of `width` values for positions startPos… (nTokens of them), rounded through f16, into a
+ * value cache in blocks of 64 positions, blockBytes apart, each holding per value its 64 positions
+ * (see attention): value c of position j at values + (j / 64)·blockBytes + (64·c + j mod 64)·4.
+ */
+export function storeValueBlocks(x: usize, values: usize, startPos: i32, nTokens: i32, width: i32, blockBytes: usize): void {
+  for (let t = 0; t < nTokens; t++) {
+    const pos = startPos + t;
+    const slot = values + <usize>(pos >> 6) * blockBytes + (<usize>(pos & 63) << 2);
+    for (let c = 0; c < width; c++) store<f32>(slot + (<usize>c << 8), roundToF16(load<f32>(x + (<usize>(t * width + c) << 2))));
+  }
 }
 
 /**
  * Causal multi-head attention over an F16 KV cache, as llama.cpp's CPU backend computes it
  * without flash attention, whose KV length is padded (to 256, or the context when smaller):
- * q rounded to f16; scores q·k (see scoreF16) scaled and soft-maxed as ggml_vec_soft_max_f32;
- * probabilities rounded to f16 and multiplied with V in llama.cpp's order: in a batch
- * (tinyBLAS) 16 lane accumulators over positions, one token (ggml_vec_dot_f16) 64.
+ * q rounded to f16; scores q·k (see attentionDot) scaled and soft-maxed as ggml_vec_soft_max_f32;
+ * probabilities rounded to f16 and multiplied with V in llama.cpp's order: each output value a
+ * dot product over positions, in a batch (tinyBLAS) with 16 lane accumulators, one token
+ * (ggml_vec_dot_f16) with 64; past the last position the probabilities are 0.
  * Token t of the batch sits at position startPos + t and sees positions 0..startPos + t.
- * Caches hold rows of kvDim = nKvHeads·headDim values rounded to f16 and stored as f32 (twice
- * the memory, no conversion in this loop); query head h reads KV head h / (nHeads / nKvHeads).
- * The loops over positions are outermost, so that each cached row streams from memory once
- * for all the heads (reading a KV head's slice of every row before the next one's was twice as
- * slow in a model, whose cache is not in the CPU's caches). headDim must be a multiple of 8. Only heads [headStart, headEnd) are
- * computed, so that threads can share the heads. scratch: attentionScratchFloats(startPos +
- * nTokens, headDim, headEnd − headStart) floats, private to the caller.
+ * Caches hold values rounded to f16 and stored as f32 (twice the memory, no conversion in this
+ * loop): the keys as rows of kvDim = nKvHeads·headDim; the values as llama.cpp's transposed cache
+ * cut into blocks of 64 positions (see storeValueBlocks; the slots past the positions written
+ * finite), so that a dot product over positions reads whole 64-value chunks, and a head's
+ * chunks of one block lie together (a long transposed row made the hardware prefetch the unused
+ * rest of each row). Query head h reads KV head h / (nHeads / nKvHeads).
+ * The scores loop over positions outermost, so that each key row streams from memory once for
+ * all the heads. headDim must be a multiple of 8. Only heads [headStart, headEnd) are computed,
+ * so that threads can share the heads. scratch: attentionScratchFloats(startPos + nTokens,
+ * headDim, headEnd − headStart) floats, private to the caller.
  */
 export function attention(
-  q: usize, kCache: usize, vCache: usize, out: usize,
+  q: usize, kCache: usize, vCache: usize, vBlockBytes: usize, out: usize,
   nTokens: i32, startPos: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, scratch: usize,
   headStart: i32, headEnd: i32,
 ): void {
   const group = nHeads / nKvHeads;
   const kvDim = nKvHeads * headDim;
   const batched = nTokens > 1;
-  const lanes = batched ? 16 : 64;
   const heads = headEnd - headStart;
   const rowBytes = <usize>kvDim << 2;
   const headBytes = <usize>headDim << 2;
-  const maxPadded = (startPos + nTokens + 15) & ~15;
-  // Per head of this thread: its rounded query, lane accumulators and probabilities.
+  const maxPadded = (startPos + nTokens + 63) & ~63;
+  // Per head of this thread: its rounded query and its probabilities.
   const qRounded = scratch;
-  const laneAcc = qRounded + <usize>heads * headBytes;
-  const probs = laneAcc + <usize>(heads * lanes) * headBytes;
+  const probs = qRounded + <usize>heads * headBytes;
   for (let t = 0; t < nTokens; t++) {
     const nSeen = startPos + t + 1;
-    const padded = (nSeen + 15) & ~15;
+    // The length of the dot products with V: whole chunks of the lane accumulators.
+    const padded = batched ? (nSeen + 15) & ~15 : (nSeen + 63) & ~63;
     for (let i = 0; i < heads; i++) {
       const qh = q + (<usize>((t * nHeads + headStart + i) * headDim) << 2);
       for (let d = 0; d < headDim; d++) store<f32>(qRounded + <usize>i * headBytes + (<usize>d << 2), roundToF16(load<f32>(qh + (<usize>d << 2))));
@@ -257,30 +235,19 @@ export function attention(
       const k = kCache + <usize>j * rowBytes;
       for (let i = 0; i < heads; i++) {
         const kvHead = (headStart + i) / group;
-        const s = scoreF16(k + <usize>kvHead * headBytes, qRounded + <usize>i * headBytes, headDim, batched) * scale;
+        const s = attentionDot(k + <usize>kvHead * headBytes, qRounded + <usize>i * headBytes, headDim, batched, 256) * scale;
         store<f32>(probs + (<usize>(i * maxPadded + j) << 2), s);
       }
     }
-    for (let i = 0; i < heads; i++) probabilitiesInPlace(probs + (<usize>(i * maxPadded) << 2), nSeen, padded);
 
-    // Position j adds into lane j mod lanes; masked positions would add exact zeros.
-    memory.fill(laneAcc, 0, <usize>(heads * lanes) * headBytes);
-    for (let j = 0; j < nSeen; j++) {
-      const v = vCache + <usize>j * rowBytes;
-      for (let i = 0; i < heads; i++) {
-        const p = f32x4.splat(load<f32>(probs + (<usize>(i * maxPadded + j) << 2)));
-        const vh = v + <usize>((headStart + i) / group) * headBytes;
-        const acc = laneAcc + <usize>(i * lanes + (j & (lanes - 1))) * headBytes;
-        for (let d = 0; d < headDim; d += 8) {
-          const vd = vh + (<usize>d << 2);
-          const o = acc + (<usize>d << 2);
-          v128.store(o, madd(p, v128.load(vd), v128.load(o)));
-          v128.store(o, madd(p, v128.load(vd, 16), v128.load(o, 16)), 16);
-        }
-      }
-    }
     for (let i = 0; i < heads; i++) {
-      reduceLanes(laneAcc + <usize>(i * lanes) * headBytes, lanes, headDim, out + (<usize>((t * nHeads + headStart + i) * headDim) << 2));
+      const p = probs + (<usize>(i * maxPadded) << 2);
+      probabilitiesInPlace(p, nSeen, padded);
+      const vh = vCache + (<usize>((headStart + i) / group * headDim) << 8);
+      const o = out + (<usize>((t * nHeads + headStart + i) * headDim) << 2);
+      for (let d = 0; d < headDim; d++) {
+        store<f32>(o + (<usize>d << 2), attentionDot(vh + (<usize>d << 8), p, padded, batched, vBlockBytes));
+      }
     }
   }
 }
