@@ -11,6 +11,7 @@ import { dequantize } from '../../quant/dequantize';
 import { quantizeTensor } from '../../quant/quantize';
 import { ggmlTypeNamed, type GgmlTypeTraits } from '../../quant/types';
 import { BackendError, topValuesOf, type BackendWeight } from '../backend';
+import { createKernelMemory, instantiateKernels, loadKernelModule } from './load-kernels';
 import { ropeTable, WasmBackend } from './wasm-backend';
 
 const QUANT = '../shared/fixtures/quant/random-llama-256x4';
@@ -292,6 +293,24 @@ describe('WASM backend kernels', () => {
       target.dispose();
     }
     expect(firstBitDifference(results[0]!, results[1]!)).toBe(-1);
+  });
+
+  it('rounds rows through f16 as a scalar round trip does: subnormals, ties, 65504 to 65520 and up (∞), ∞, NaN', async () => {
+    const { module } = await loadKernelModule(false);
+    const memory = createKernelMemory(false, 1 << 20);
+    const kernels = await instantiateKernels(module, memory);
+    const special = [0, -0, 1, -1, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, 2 ** -15 * 1.5, 65504, 65519.99, 65520, -65520, 1e30, -3e38, Infinity, -Infinity, NaN, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const random = new Uint32Array(Float32Array.from(randomFloats(4093, 3)).buffer).map((bits, i) => (bits * 2654435761 + i) >>> 0);
+    const input = Float32Array.from([...special, ...new Float32Array(random.buffer)]);
+    const x = kernels.heapBase() + 64;
+    new Float32Array(memory.buffer, x, input.length).set(input);
+    kernels.roundRowF16(x, x, input.length);
+    const got = new Float32Array(memory.buffer, x, input.length);
+    const expected = input.map(roundF16);
+    for (let i = 0; i < input.length; i++) {
+      if (Number.isNaN(expected[i])) expect(got[i]).toBeNaN();
+      else expect(Object.is(got[i], expected[i]), `${input[i]}: ${got[i]} ≠ ${expected[i]}`).toBe(true);
+    }
   });
 
   // The host path's reference: every index sorted by value (larger first), the lower index first on ties.

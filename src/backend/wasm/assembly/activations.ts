@@ -6,7 +6,7 @@
 //   F16 / BF16 weights: the activations rounded to that precision (kept as f32).
 // These are internal layouts, not GGUF's: scales are f32 and sums precomputed.
 
-import { f32ToBf16, f32ToF16, roundToF16 } from './simd';
+import { f32ToBf16, f32ToF16, roundToF16, roundToF16x4 } from './simd';
 
 /** Q8 block of 32: qs[32] at 0, d (f16-rounded) at 32, s = f16(d·Σqs) at 36, Σqs (i32) at 40. */
 export const Q8_BLOCK_BYTES: i32 = 48;
@@ -69,9 +69,11 @@ export function quantizeRowQ8K(x: usize, out: usize, n: i32): void {
   }
 }
 
-/** out[i] = x[i] rounded through f16. */
+/** out[i] = x[i] rounded through f16 (out may be x). */
 export function roundRowF16(x: usize, out: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), roundToF16(load<f32>(x + (<usize>i << 2))));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), roundToF16x4(v128.load(x + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), roundToF16(load<f32>(x + (<usize>i << 2))));
 }
 
 /** out[i] = x[i] rounded through bf16. */

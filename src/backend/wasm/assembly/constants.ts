@@ -71,3 +71,5 @@ export let F32_SIGN_BITS: v128 = i32x4.splat(0x80000000);
 export let F16_MIN_EXPONENT: v128 = i32x4.splat(113 << 23);
 /** 13 added to an f32 exponent: 2^(e+13) leaves 10 fraction bits below e. */
 export let PLUS_13_EXPONENT: v128 = i32x4.splat(13 << 23);
+/** The smallest magnitude that f16 rounds to ∞ (65504 + half a step). */
+export let F16_OVERFLOW: v128 = f32x4.splat(65520);

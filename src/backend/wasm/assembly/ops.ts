@@ -6,7 +6,8 @@ import {
   EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, EXP_ROUNDING_SHIFT,
   F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
 } from './constants';
-import { fmaF32, fmaF32x4, madd, roundToF16, roundToF16x4 } from './simd';
+import { roundRowF16 } from './activations';
+import { fmaF32, fmaF32x4, madd, roundToF16x4 } from './simd';
 
 // ---- exp as ggml's x86 SIMD code computes it ----
 // e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
@@ -184,7 +185,16 @@ export function storeValueBlocks(x: usize, values: usize, startPos: i32, nTokens
   for (let t = 0; t < nTokens; t++) {
     const pos = startPos + t;
     const slot = values + <usize>(pos >> 6) * blockBytes + (<usize>(pos & 63) << 2);
-    for (let c = 0; c < width; c++) store<f32>(slot + (<usize>c << 8), roundToF16(load<f32>(x + (<usize>(t * width + c) << 2))));
+    const row = x + (<usize>(t * width) << 2);
+    // width is a multiple of 8 (whole heads).
+    for (let c = 0; c < width; c += 4) {
+      const rounded = roundToF16x4(v128.load(row + (<usize>c << 2)));
+      const at = slot + (<usize>c << 8);
+      store<f32>(at, f32x4.extract_lane(rounded, 0));
+      store<f32>(at, f32x4.extract_lane(rounded, 1), 256);
+      store<f32>(at, f32x4.extract_lane(rounded, 2), 512);
+      store<f32>(at, f32x4.extract_lane(rounded, 3), 768);
+    }
   }
 }
 
@@ -228,7 +238,7 @@ export function attention(
     const padded = batched ? (nSeen + 15) & ~15 : (nSeen + 63) & ~63;
     for (let i = 0; i < heads; i++) {
       const qh = q + (<usize>((t * nHeads + headStart + i) * headDim) << 2);
-      for (let d = 0; d < headDim; d++) store<f32>(qRounded + <usize>i * headBytes + (<usize>d << 2), roundToF16(load<f32>(qh + (<usize>d << 2))));
+      roundRowF16(qh, qRounded + <usize>i * headBytes, headDim);
     }
 
     for (let j = 0; j < nSeen; j++) {

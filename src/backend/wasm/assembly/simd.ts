@@ -7,7 +7,7 @@
 // implementation, behind a flag, returns twice the true sum.
 
 import {
-  BIT_4, BIT_OF_LANE, F16_BITS_IN_F32, F16_MIN_EXPONENT, F16_REBIAS, F32_EXPONENT_BITS, F32_MAGNITUDE_BITS, F32_SIGN_BITS,
+  BIT_4, BIT_OF_LANE, F16_BITS_IN_F32, F16_MIN_EXPONENT, F16_OVERFLOW, F16_REBIAS, INFINITIES, F32_EXPONENT_BITS, F32_MAGNITUDE_BITS, F32_SIGN_BITS,
   LOW_NIBBLES, ONES_I16, PLUS_13_EXPONENT, SPREAD_BYTES_0_1, SPREAD_BYTES_2_3,
 } from './constants';
 
@@ -239,16 +239,19 @@ export function roundToF16(f: f32): f32 {
 }
 
 /**
- * roundToF16 of every lane, for finite |x| ≤ 65504 (probabilities): adding 2^(e+13), e being x's
- * exponent or f16's smallest (−14), leaves f16's fraction bits, rounded by the addition (ties to even).
+ * roundToF16 of every lane: adding 2^(e+13), e being |x|'s exponent or f16's smallest (−14), leaves
+ * f16's fraction bits, rounded by the addition (ties to even); from 65520 up, f16 holds only ∞.
+ * NaNs stay NaN.
  */
 @inline
 export function roundToF16x4(x: v128): v128 {
+  const absolute = v128.and(x, F32_MAGNITUDE_BITS);
   const exponent = i32x4.max_s(v128.and(x, F32_EXPONENT_BITS), F16_MIN_EXPONENT);
   const shift = i32x4.add(exponent, PLUS_13_EXPONENT);
-  const magnitude = f32x4.sub(f32x4.add(v128.and(x, F32_MAGNITUDE_BITS), shift), shift);
-  return v128.or(magnitude, v128.and(x, F32_SIGN_BITS));
+  const magnitude = f32x4.sub(f32x4.add(absolute, shift), shift);
+  return v128.or(v128.bitselect(INFINITIES, magnitude, f32x4.ge(absolute, F16_OVERFLOW)), v128.and(x, F32_SIGN_BITS));
 }
+
 
 /** f32 → bf16 bits, rounding to nearest even, NaN kept quiet. */
 @inline
