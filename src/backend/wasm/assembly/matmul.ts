@@ -563,6 +563,35 @@ function dotF32(w: usize, x: usize, n: i32): f32 {
 }
 
 /**
+ * The first steps of _mm512_reduce_add_ps over dotF16's 16-lane vector of `chunks` whole chunks:
+ * halves, then quarters (lanes 0–3 of the vector + lanes 8–11, and so on); see finishQuarter.
+ */
+@inline
+export function dotF16Quarter(w: usize, x: usize, chunks: i32, widened: bool, wChunkBytes: usize): v128 {
+  // Lanes 0–3, 4–7, 8–11 and 12–15 of the 16-lane vector.
+  const s0 = f16LaneChains(w, x, chunks, 0, widened, wChunkBytes);
+  const s1 = f16LaneChains(w, x, chunks, 1, widened, wChunkBytes);
+  const s2 = f16LaneChains(w, x, chunks, 2, widened, wChunkBytes);
+  const s3 = f16LaneChains(w, x, chunks, 3, widened, wChunkBytes);
+  return f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
+}
+
+/** The last step of _mm512_reduce_add_ps: the pairs of a quarter, (q0 + q2) + (q1 + q3). */
+@inline
+export function finishQuarter(quarter: v128): f32 {
+  return (f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3));
+}
+
+/** finishQuarter of four quarters at once: lane i for quarter i. */
+@inline
+export function finishQuarters(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  // Lanes (q[0] + q[2], q[1] + q[3]) of q0 and q1, then of q2 and q3.
+  const pairs01 = f32x4.add(v128.shuffle<f32>(q0, q1, 0, 1, 4, 5), v128.shuffle<f32>(q0, q1, 2, 3, 6, 7));
+  const pairs23 = f32x4.add(v128.shuffle<f32>(q2, q3, 0, 1, 4, 5), v128.shuffle<f32>(q2, q3, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<f32>(pairs01, pairs23, 0, 2, 4, 6), v128.shuffle<f32>(pairs01, pairs23, 1, 3, 5, 7));
+}
+
+/**
  * Four half-precision values at element i of w: f16 words, or (`widened`) f32 words that hold
  * f16-representable values, as the WASM backend keeps its KV cache to skip the conversion.
  */
@@ -606,20 +635,8 @@ function f16LaneChains(w: usize, x: usize, chunks: i32, m: i32, widened: bool, w
 export function dotF16(w: usize, x: usize, n: i32, widened: bool, wChunkBytes: usize): f32 {
   const np = n & ~63;
   const chunks = n >> 6;
-  // Lanes 0–3, 4–7, 8–11 and 12–15 of the 16-lane vector.
-  let s0 = f32x4.splat(0);
-  let s1 = f32x4.splat(0);
-  let s2 = f32x4.splat(0);
-  let s3 = f32x4.splat(0);
-  if (np > 0) {
-    s0 = f16LaneChains(w, x, chunks, 0, widened, wChunkBytes);
-    s1 = f16LaneChains(w, x, chunks, 1, widened, wChunkBytes);
-    s2 = f16LaneChains(w, x, chunks, 2, widened, wChunkBytes);
-    s3 = f16LaneChains(w, x, chunks, 3, widened, wChunkBytes);
-  }
-  // _mm512_reduce_add_ps: halves, then quarters, then pairs.
-  const quarter = f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
-  let total: f64 = <f64>((f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3)));
+  const quarter = np > 0 ? dotF16Quarter(w, x, chunks, widened, wChunkBytes) : f32x4.splat(0);
+  let total: f64 = <f64>finishQuarter(quarter);
   const tail = w + <usize>chunks * wChunkBytes;
   for (let i = np; i < n; i++) {
     const weight = widened ? load<f32>(tail + (<usize>(i - np) << 2)) : f16ToF32(load<u16>(tail + (<usize>(i - np) << 1)));

@@ -1,7 +1,7 @@
 // Element-wise and attention kernels of the transformer, in f32, following the
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
-import { dotF16 } from './matmul';
+import { dotF16, dotF16Quarter, finishQuarter, finishQuarters } from './matmul';
 import {
   EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, EXP_ROUNDING_SHIFT,
   F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
@@ -51,8 +51,7 @@ function expSimd(x: v128): v128 {
 /** Sum of 16 floats in 4 vectors (lanes 0–3, …, 12–15) in the order of x86's _mm512_reduce_add_ps. */
 @inline
 export function sumF32x16(c0: v128, c1: v128, c2: v128, c3: v128): f32 {
-  const quarter = f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0));
-  return (f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3));
+  return finishQuarter(f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0)));
 }
 
 
@@ -155,7 +154,20 @@ export function rope(x: usize, nTokens: i32, nHeads: i32, headDim: i32, ropeDims
  */
 @inline
 function attentionDot(a: usize, b: usize, n: i32, batched: bool, aChunkBytes: usize): f32 {
-  if (!batched || (n & 15) != 0) return dotF16(a, b, n, true, aChunkBytes);
+  if (!wholeChunks(n, batched)) return dotF16(a, b, n, true, aChunkBytes);
+  return finishQuarter(attentionQuarter(a, b, n, batched, aChunkBytes));
+}
+
+/** Whether attentionDot over n values reduces whole chunks of its lanes only (no leftover values). */
+@inline
+function wholeChunks(n: i32, batched: bool): bool {
+  return (n & (batched ? 15 : 63)) == 0;
+}
+
+/** attentionDot's 16 lanes summed to a quarter (see finishQuarter), for wholeChunks(n, batched). */
+@inline
+function attentionQuarter(a: usize, b: usize, n: i32, batched: bool, aChunkBytes: usize): v128 {
+  if (!batched) return dotF16Quarter(a, b, n >> 6, true, aChunkBytes);
   let c0 = f32x4.splat(0);
   let c1 = f32x4.splat(0);
   let c2 = f32x4.splat(0);
@@ -168,7 +180,7 @@ function attentionDot(a: usize, b: usize, n: i32, batched: bool, aChunkBytes: us
     c2 = madd(v128.load(x, 32), v128.load(y, 32), c2);
     c3 = madd(v128.load(x, 48), v128.load(y, 48), c3);
   }
-  return sumF32x16(c0, c1, c2, c3);
+  return f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0));
 }
 
 /** Floats of scratch `attention` needs per thread computing up to `nHeads` heads. */
@@ -241,7 +253,26 @@ export function attention(
       roundRowF16(qh, qRounded + <usize>i * headBytes, headDim);
     }
 
-    for (let j = 0; j < nSeen; j++) {
+    let j = 0;
+    if (wholeChunks(headDim, batched)) {
+      // Four positions at a time: their reductions finish together.
+      const scales = f32x4.splat(scale);
+      for (; j + 4 <= nSeen; j += 4) {
+        const k = kCache + <usize>j * rowBytes;
+        for (let i = 0; i < heads; i++) {
+          const kh = k + <usize>((headStart + i) / group) * headBytes;
+          const qi = qRounded + <usize>i * headBytes;
+          const scores = finishQuarters(
+            attentionQuarter(kh, qi, headDim, batched, 256),
+            attentionQuarter(kh + rowBytes, qi, headDim, batched, 256),
+            attentionQuarter(kh + rowBytes * 2, qi, headDim, batched, 256),
+            attentionQuarter(kh + rowBytes * 3, qi, headDim, batched, 256),
+          );
+          v128.store(probs + (<usize>(i * maxPadded + j) << 2), f32x4.mul(scores, scales));
+        }
+      }
+    }
+    for (; j < nSeen; j++) {
       const k = kCache + <usize>j * rowBytes;
       for (let i = 0; i < heads; i++) {
         const kvHead = (headStart + i) / group;
