@@ -6,6 +6,10 @@ import { convertBf16, convertF16 } from './floats';
 import { quantizeQ2_K, quantizeQ3_K, quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from './k-quants';
 import { quantizeQ4_0, quantizeQ4_1, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0 } from './legacy';
 
+// Exported only so that no compiler treats them as constants (see the kernels' constants.ts).
+export * from '../../backend/wasm/assembly/constants';
+export * from './constants';
+
 // GGUF type ids (src/quant/types.ts).
 const F16: i32 = 1;
 const Q4_0: i32 = 2;

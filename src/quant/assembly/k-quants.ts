@@ -9,6 +9,8 @@
 // Where the reference tests a float for truth (`if (!scale)`), the C meaning applies: only zero is false, NaN is true.
 
 import { f16ToF32, f32ToF16 } from '../../backend/wasm/assembly/simd';
+import { ROUNDING_SHIFT } from '../../backend/wasm/assembly/constants';
+import { MANTISSA_BITS, MANTISSA_MIDDLE } from './constants';
 
 /** ggml treats a group whose largest magnitude is below this as all zero. */
 const GROUP_MAX_EPS: f32 = 1e-15;
@@ -43,7 +45,7 @@ function nearestInt(v: f32): i32 {
 /** nearestInt on 4 lanes. */
 @inline
 function nearestInt4(v: v128): v128 {
-  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(12582912)), i32x4.splat(0x7fffff)), i32x4.splat(0x400000));
+  return i32x4.sub(v128.and(f32x4.add(v, ROUNDING_SHIFT), MANTISSA_BITS), MANTISSA_MIDDLE);
 }
 
 @inline

@@ -6,6 +6,8 @@
 // element j + 16 in the high nibble; Q5's fifth bits go to a 32-bit mask.
 
 import { f32ToF16 } from '../../backend/wasm/assembly/simd';
+import { LOW_NIBBLES } from '../../backend/wasm/assembly/constants';
+import { FIFTEENS, HALVES, Q4_0_BIAS, Q5_0_BIAS, THIRTY_ONES } from './constants';
 import {
   blockAbsMax, blockMax, blockMin, bit4Mask, firstRange, levels16, lowBytes, roundHalfAway, signedAbsMax, truncLikeC,
 } from './simd-ops';
@@ -40,14 +42,12 @@ export function quantizeQ8_0(x: usize, y: usize, n: i32): void {
 /** Q4_0 block (18 bytes): f16 d = max/−8 (max: the value of largest magnitude), levels min(15, x/d + 8.5). */
 export function quantizeQ4_0(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
-  const bias = f32x4.splat(8.5);
-  const top = i8x16.splat(15);
   for (let b = 0; b < n; b += 32) {
     const d = signedAbsMax(x) / -8;
     const id = f32x4.splat(inverse(d));
     store<u16>(y, <u16>f32ToF16(d));
-    const low = i8x16.min_s(levels16(x, zero, id, bias), top);
-    const high = i8x16.min_s(levels16(x + 64, zero, id, bias), top);
+    const low = i8x16.min_s(levels16(x, zero, id, Q4_0_BIAS), FIFTEENS);
+    const high = i8x16.min_s(levels16(x + 64, zero, id, Q4_0_BIAS), FIFTEENS);
     v128.store(y + 2, v128.or(low, i8x16.shl(high, 4)));
     x += 128;
     y += 18;
@@ -56,8 +56,6 @@ export function quantizeQ4_0(x: usize, y: usize, n: i32): void {
 
 /** Q4_1 block (20 bytes): f16 d = (max − min)/15, f16 min, levels min(15, (x − min)/d + 0.5). */
 export function quantizeQ4_1(x: usize, y: usize, n: i32): void {
-  const bias = f32x4.splat(0.5);
-  const top = i8x16.splat(15);
   for (let b = 0; b < n; b += 32) {
     firstRange(x);
     const lowest = blockMin;
@@ -66,8 +64,8 @@ export function quantizeQ4_1(x: usize, y: usize, n: i32): void {
     const offset = f32x4.splat(lowest);
     store<u16>(y, <u16>f32ToF16(d));
     store<u16>(y + 2, <u16>f32ToF16(lowest));
-    const low = i8x16.min_s(levels16(x, offset, id, bias), top);
-    const high = i8x16.min_s(levels16(x + 64, offset, id, bias), top);
+    const low = i8x16.min_s(levels16(x, offset, id, HALVES), FIFTEENS);
+    const high = i8x16.min_s(levels16(x + 64, offset, id, HALVES), FIFTEENS);
     v128.store(y + 4, v128.or(low, i8x16.shl(high, 4)));
     x += 128;
     y += 20;
@@ -78,19 +76,17 @@ export function quantizeQ4_1(x: usize, y: usize, n: i32): void {
 @inline
 function storeFiveBitLevels(y: usize, low: v128, high: v128): void {
   store<u32>(y, bit4Mask(low) | (bit4Mask(high) << 16));
-  v128.store(y + 4, v128.or(v128.and(low, i8x16.splat(0x0f)), i8x16.shl(high, 4)));
+  v128.store(y + 4, v128.or(v128.and(low, LOW_NIBBLES), i8x16.shl(high, 4)));
 }
 
 /** Q5_0 block (22 bytes): f16 d = max/−16, fifth bits, levels min(31, x/d + 16.5). */
 export function quantizeQ5_0(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0);
-  const bias = f32x4.splat(16.5);
-  const top = i8x16.splat(31);
   for (let b = 0; b < n; b += 32) {
     const d = signedAbsMax(x) / -16;
     const id = f32x4.splat(inverse(d));
     store<u16>(y, <u16>f32ToF16(d));
-    storeFiveBitLevels(y + 2, i8x16.min_s(levels16(x, zero, id, bias), top), i8x16.min_s(levels16(x + 64, zero, id, bias), top));
+    storeFiveBitLevels(y + 2, i8x16.min_s(levels16(x, zero, id, Q5_0_BIAS), THIRTY_ONES), i8x16.min_s(levels16(x + 64, zero, id, Q5_0_BIAS), THIRTY_ONES));
     x += 128;
     y += 22;
   }
@@ -98,7 +94,6 @@ export function quantizeQ5_0(x: usize, y: usize, n: i32): void {
 
 /** Q5_1 block (24 bytes): f16 d = (max − min)/31, f16 min, fifth bits, levels (x − min)/d + 0.5 (no clamp, as in the reference). */
 export function quantizeQ5_1(x: usize, y: usize, n: i32): void {
-  const bias = f32x4.splat(0.5);
   for (let b = 0; b < n; b += 32) {
     firstRange(x);
     const lowest = blockMin;
@@ -107,7 +102,7 @@ export function quantizeQ5_1(x: usize, y: usize, n: i32): void {
     const offset = f32x4.splat(lowest);
     store<u16>(y, <u16>f32ToF16(d));
     store<u16>(y + 2, <u16>f32ToF16(lowest));
-    storeFiveBitLevels(y + 4, levels16(x, offset, id, bias), levels16(x + 64, offset, id, bias));
+    storeFiveBitLevels(y + 4, levels16(x, offset, id, HALVES), levels16(x + 64, offset, id, HALVES));
     x += 128;
     y += 24;
   }

@@ -2,6 +2,9 @@
 // conversions, reproduced exactly as llama.cpp's compiled reference code
 // (x86-64) performs them, so the output bytes match its files.
 
+import { F32_SIGN_BITS, ONES_F32 } from '../../backend/wasm/assembly/constants';
+import { HALVES, INT32_MINIMUMS, LOW_BYTES, TWO_POW_31 } from './constants';
+
 /** Two values per block, set by scanRange / firstRange and read right after (AssemblyScript has no tuples). */
 export let blockMin: f32 = 0;
 export let blockMax: f32 = 0;
@@ -86,26 +89,25 @@ export function signedAbsMax(x: usize): f32 {
  */
 @inline
 export function truncLikeC(v: v128): v128 {
-  const fits = f32x4.lt(v, f32x4.splat(2147483648.0)); // false for NaN too; −∞ already saturates to 0x80000000
-  return v128.bitselect(i32x4.trunc_sat_f32x4_s(v), i32x4.splat(i32.MIN_VALUE), fits);
+  const fits = f32x4.lt(v, TWO_POW_31); // false for NaN too; −∞ already saturates to 0x80000000
+  return v128.bitselect(i32x4.trunc_sat_f32x4_s(v), INT32_MINIMUMS, fits);
 }
 
 /** C's roundf: to nearest, halfway cases away from zero. */
 @inline
 export function roundHalfAway(v: v128): v128 {
   const whole = f32x4.trunc(v);
-  const isHalfOrMore = f32x4.ge(f32x4.abs(f32x4.sub(v, whole)), f32x4.splat(0.5));
-  const signedOne = v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1));
+  const isHalfOrMore = f32x4.ge(f32x4.abs(f32x4.sub(v, whole)), HALVES);
+  const signedOne = v128.or(v128.and(v, F32_SIGN_BITS), ONES_F32);
   return f32x4.add(whole, v128.and(isHalfOrMore, signedOne));
 }
 
 /** The low bytes of the 16 int32 lanes of a, b, c, d (C's narrowing to a char wraps). */
 @inline
 export function lowBytes(a: v128, b: v128, c: v128, d: v128): v128 {
-  const byte = i32x4.splat(0xff);
   return i8x16.narrow_i16x8_u(
-    i16x8.narrow_i32x4_u(v128.and(a, byte), v128.and(b, byte)),
-    i16x8.narrow_i32x4_u(v128.and(c, byte), v128.and(d, byte)),
+    i16x8.narrow_i32x4_u(v128.and(a, LOW_BYTES), v128.and(b, LOW_BYTES)),
+    i16x8.narrow_i32x4_u(v128.and(c, LOW_BYTES), v128.and(d, LOW_BYTES)),
   );
 }
 

@@ -43,9 +43,10 @@ export let K_SCALES_TOP: v128 = i8x16(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1
 export let K_MINS_TOP: v128 = i8x16(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, -1, -1, -1, -1);
 export let K_NIBBLES: v128 = i8x16(-1, -1, -1, -1, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
 
+/** 1.5·2²³: adding it rounds a float to an integer (ggml's nearest_int, and the exp below). */
+export let ROUNDING_SHIFT: v128 = f32x4.splat(12582912);
+
 // e^x as ggml's x86 SIMD code computes it (see expSimd in ops.ts).
-/** 1.5·2^23: adding it rounds to an integer. */
-export let EXP_ROUNDING_SHIFT: v128 = f32x4.splat(12582912);
 export let EXP_LOG2_E: v128 = f32x4.splat(reinterpret<f32>(0x3fb8aa3b));
 /** ln 2 in two parts: the high one exact in few bits, the low one the rest. */
 export let EXP_LN2_HI: v128 = f32x4.splat(reinterpret<f32>(0x3f317200));

@@ -3,7 +3,7 @@
 
 import { dotF16, dotF16Quarter, finishQuarter, finishQuarters } from './matmul';
 import {
-  EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, EXP_ROUNDING_SHIFT,
+  EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, ROUNDING_SHIFT,
   F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
 } from './constants';
 import { roundRowF16 } from './activations';
@@ -31,8 +31,8 @@ function scaleByPowerOf2(j: v128, n: v128): v128 {
 /** e^x per lane, as ggml_v_expf (AVX-512): 0 below about −104 (−∞ included), +∞ above about 88.7. */
 @inline
 function expSimd(x: v128): v128 {
-  const z = fmaF32x4(x, EXP_LOG2_E, EXP_ROUNDING_SHIFT);
-  const n = f32x4.sub(z, EXP_ROUNDING_SHIFT);
+  const z = fmaF32x4(x, EXP_LOG2_E, ROUNDING_SHIFT);
+  const n = f32x4.sub(z, ROUNDING_SHIFT);
   const minusN = f32x4.neg(n);
   const b = fmaF32x4(minusN, EXP_LN2_LO, fmaF32x4(minusN, EXP_LN2_HI, x));
   const u = f32x4.mul(b, b);
