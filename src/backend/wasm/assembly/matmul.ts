@@ -5,7 +5,7 @@
 
 import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES } from './activations';
 import { BIT_2, BIT_4, BITS_4_5, EIGHTS, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
-import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, highBitsTimes16, highNibbles, madd, pickBytes, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pickBytes, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -197,25 +197,29 @@ function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tok
     }
     const dw = f16ToF32(load<u16>(w));
     const mw: f32 = hasMin ? f16ToF32(load<u16>(w, 2)) : 0;
-    low0 = addProducts(low0, a, lo, f32x4.splat(dw * load<f32>(a, 32)), unsigned);
-    high0 = addProducts(high0, a + 16, hi, f32x4.splat(dw * load<f32>(a, 32)), unsigned);
+    const d0 = f32x4.splat(dw * load<f32>(a, 32));
+    low0 = addProducts(low0, a, lo, d0, unsigned);
+    high0 = addProducts(high0, a + 16, hi, d0, unsigned);
     if (hasMin) mins0 = fmaF32(mw, load<f32>(a, 36), mins0);
     if (tokens > 1) {
       const at = a + aStride;
-      low1 = addProducts(low1, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
-      high1 = addProducts(high1, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      const d1 = f32x4.splat(dw * load<f32>(at, 32));
+      low1 = addProducts(low1, at, lo, d1, unsigned);
+      high1 = addProducts(high1, at + 16, hi, d1, unsigned);
       if (hasMin) mins1 = fmaF32(mw, load<f32>(at, 36), mins1);
     }
     if (tokens > 2) {
       const at = a + aStride * 2;
-      low2 = addProducts(low2, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
-      high2 = addProducts(high2, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      const d2 = f32x4.splat(dw * load<f32>(at, 32));
+      low2 = addProducts(low2, at, lo, d2, unsigned);
+      high2 = addProducts(high2, at + 16, hi, d2, unsigned);
       if (hasMin) mins2 = fmaF32(mw, load<f32>(at, 36), mins2);
     }
     if (tokens > 3) {
       const at = a + aStride * 3;
-      low3 = addProducts(low3, at, lo, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
-      high3 = addProducts(high3, at + 16, hi, f32x4.splat(dw * load<f32>(at, 32)), unsigned);
+      const d3 = f32x4.splat(dw * load<f32>(at, 32));
+      low3 = addProducts(low3, at, lo, d3, unsigned);
+      high3 = addProducts(high3, at + 16, hi, d3, unsigned);
       if (hasMin) mins3 = fmaF32(mw, load<f32>(at, 36), mins3);
     }
     w += blockBytes;
@@ -375,10 +379,12 @@ function q4q5KTile(
     let qh1 = isQ5 ? v128.load(w, 32) : ZERO;
     for (let j = 0; j < 4; j++) {
       const qp = w + qsOffset + (<usize>j << 5);
-      let lo0 = v128.and(v128.load(qp), LOW_NIBBLES);
-      let lo1 = v128.and(v128.load(qp, 16), LOW_NIBBLES);
-      let hi0 = highNibbles(v128.load(qp));
-      let hi1 = highNibbles(v128.load(qp, 16));
+      const codes0 = v128.load(qp);
+      const codes1 = v128.load(qp, 16);
+      let lo0 = v128.and(codes0, LOW_NIBBLES);
+      let lo1 = v128.and(codes1, LOW_NIBBLES);
+      let hi0 = highNibbles(codes0);
+      let hi1 = highNibbles(codes1);
       if (isQ5) {
         // 16-bit shifts: the mask keeps each byte's own bit.
         lo0 = v128.or(lo0, v128.and(i16x8.shl(qh0, 4), BIT_4));
@@ -576,21 +582,6 @@ export function dotF16Quarter(w: usize, x: usize, chunks: i32, widened: bool, wC
   return f32x4.add(f32x4.add(s3, s1), f32x4.add(s2, s0));
 }
 
-/** The last step of _mm512_reduce_add_ps: the pairs of a quarter, (q0 + q2) + (q1 + q3). */
-@inline
-export function finishQuarter(quarter: v128): f32 {
-  return (f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3));
-}
-
-/** finishQuarter of four quarters at once: lane i for quarter i. */
-@inline
-export function finishQuarters(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
-  // Lanes (q[0] + q[2], q[1] + q[3]) of q0 and q1, then of q2 and q3.
-  const pairs01 = f32x4.add(v128.shuffle<f32>(q0, q1, 0, 1, 4, 5), v128.shuffle<f32>(q0, q1, 2, 3, 6, 7));
-  const pairs23 = f32x4.add(v128.shuffle<f32>(q2, q3, 0, 1, 4, 5), v128.shuffle<f32>(q2, q3, 2, 3, 6, 7));
-  return f32x4.add(v128.shuffle<f32>(pairs01, pairs23, 0, 2, 4, 6), v128.shuffle<f32>(pairs01, pairs23, 1, 3, 5, 7));
-}
-
 /**
  * Four half-precision values at element i of w: f16 words, or (`widened`) f32 words that hold
  * f16-representable values, as the WASM backend keeps its KV cache to skip the conversion.
@@ -633,10 +624,9 @@ function f16LaneChains(w: usize, x: usize, chunks: i32, m: i32, widened: bool, w
  */
 @inline
 export function dotF16(w: usize, x: usize, n: i32, widened: bool, wChunkBytes: usize): f32 {
-  const np = n & ~63;
   const chunks = n >> 6;
-  const quarter = np > 0 ? dotF16Quarter(w, x, chunks, widened, wChunkBytes) : f32x4.splat(0);
-  let total: f64 = <f64>finishQuarter(quarter);
+  const np = chunks << 6;
+  let total: f64 = <f64>finishQuarter(dotF16Quarter(w, x, chunks, widened, wChunkBytes));
   const tail = w + <usize>chunks * wChunkBytes;
   for (let i = np; i < n; i++) {
     const weight = widened ? load<f32>(tail + (<usize>(i - np) << 2)) : f16ToF32(load<u16>(tail + (<usize>(i - np) << 1)));

@@ -1,13 +1,13 @@
 // Element-wise and attention kernels of the transformer, in f32, following the
 // arithmetic of ggml's CPU ops (double-precision sums where ggml uses them).
 
-import { dotF16, dotF16Quarter, finishQuarter, finishQuarters } from './matmul';
+import { dotF16, dotF16Quarter } from './matmul';
 import {
   EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, ROUNDING_SHIFT,
   F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
 } from './constants';
 import { roundRowF16 } from './activations';
-import { fmaF32, fmaF32x4, madd, roundToF16x4 } from './simd';
+import { finishQuarter, finishQuarters, fmaF32, fmaF32x4, madd, roundToF16x4, sumF32x16 } from './simd';
 
 // ---- exp as ggml's x86 SIMD code computes it ----
 // e^x = 2^n · p(b) with n = round(x·log2 e) and b = x − n·ln 2 (ln 2 in two parts), p a
@@ -48,10 +48,20 @@ function expSimd(x: v128): v128 {
   return v128.bitselect(saturated, scaleByPowerOf2(j, v128.bitselect(splat(0), n, large)), large);
 }
 
-/** Sum of 16 floats in 4 vectors (lanes 0–3, …, 12–15) in the order of x86's _mm512_reduce_add_ps. */
+/** Σ e^(x − m) over the 16 floats at p, summed as sumF32x16; the exponentials are written back over x when `keep`. */
 @inline
-export function sumF32x16(c0: v128, c1: v128, c2: v128, c3: v128): f32 {
-  return finishQuarter(f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0)));
+function sumExp16(p: usize, m: v128, keep: bool): f32 {
+  const e0 = expSimd(f32x4.sub(v128.load(p), m));
+  const e1 = expSimd(f32x4.sub(v128.load(p, 16), m));
+  const e2 = expSimd(f32x4.sub(v128.load(p, 32), m));
+  const e3 = expSimd(f32x4.sub(v128.load(p, 48), m));
+  if (keep) {
+    v128.store(p, e0);
+    v128.store(p, e1, 16);
+    v128.store(p, e2, 32);
+    v128.store(p, e3, 48);
+  }
+  return sumF32x16(e0, e1, e2, e3);
 }
 
 
@@ -254,7 +264,7 @@ export function attention(
     }
 
     let j = 0;
-    if (batched && wholeChunks(headDim, batched)) {
+    if (batched && wholeChunks(headDim, true)) {
       // Four positions at a time: their reductions finish together. Only for a batch, whose tokens all read
       // the same rows: decoding streams each row once from memory, and reading four rows' slices head by head
       // cost more there (1.42 against 0.85 ms a token) than the shared reductions saved.
@@ -265,10 +275,10 @@ export function attention(
           const kh = k + <usize>((headStart + i) / group) * headBytes;
           const qi = qRounded + <usize>i * headBytes;
           const scores = finishQuarters(
-            attentionQuarter(kh, qi, headDim, batched, 256),
-            attentionQuarter(kh + rowBytes, qi, headDim, batched, 256),
-            attentionQuarter(kh + rowBytes * 2, qi, headDim, batched, 256),
-            attentionQuarter(kh + rowBytes * 3, qi, headDim, batched, 256),
+            attentionQuarter(kh, qi, headDim, true, 256),
+            attentionQuarter(kh + rowBytes, qi, headDim, true, 256),
+            attentionQuarter(kh + rowBytes * 2, qi, headDim, true, 256),
+            attentionQuarter(kh + rowBytes * 3, qi, headDim, true, 256),
           );
           v128.store(probs + (<usize>(i * maxPadded + j) << 2), f32x4.mul(scores, scales));
         }
@@ -305,18 +315,7 @@ function probabilitiesInPlace(scores: usize, n: i32, padded: i32): void {
   for (let j = n; j < padded; j++) store<f32>(scores + (<usize>j << 2), -Infinity);
   const m = f32x4.splat(maxScore);
   let sum: f64 = 0;
-  for (let j = 0; j < padded; j += 16) {
-    const p = scores + (<usize>j << 2);
-    const e0 = expSimd(f32x4.sub(v128.load(p), m));
-    const e1 = expSimd(f32x4.sub(v128.load(p, 16), m));
-    const e2 = expSimd(f32x4.sub(v128.load(p, 32), m));
-    const e3 = expSimd(f32x4.sub(v128.load(p, 48), m));
-    v128.store(p, e0);
-    v128.store(p, e1, 16);
-    v128.store(p, e2, 32);
-    v128.store(p, e3, 48);
-    sum += <f64>sumF32x16(e0, e1, e2, e3);
-  }
+  for (let j = 0; j < padded; j += 16) sum += <f64>sumExp16(scores + (<usize>j << 2), m, true);
   const inverseSum = f32x4.splat(<f32>(1 / sum));
   for (let j = 0; j < padded; j += 4) {
     const p = scores + (<usize>j << 2);
@@ -348,13 +347,7 @@ export function sumExpBelow(x: usize, n: i32, maxValue: f32): f64 {
   const m = f32x4.splat(maxValue);
   let sum: f64 = 0;
   let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = x + (<usize>i << 2);
-    sum += <f64>sumF32x16(
-      expSimd(f32x4.sub(v128.load(p), m)), expSimd(f32x4.sub(v128.load(p, 16), m)),
-      expSimd(f32x4.sub(v128.load(p, 32), m)), expSimd(f32x4.sub(v128.load(p, 48), m)),
-    );
-  }
+  for (; i + 16 <= n; i += 16) sum += <f64>sumExp16(x + (<usize>i << 2), m, false);
   for (; i < n; i++) sum += <f64>f32x4.extract_lane(expSimd(f32x4.splat(load<f32>(x + (<usize>i << 2)) - maxValue)), 0);
   return sum;
 }

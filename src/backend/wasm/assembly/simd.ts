@@ -132,8 +132,28 @@ export function fmaF32(a: f32, b: f32, c: f32): f32 {
 /** Sum of 8 f32 lanes held as lanes 0–3 (lo) and 4–7 (hi), in the order of ggml's x86 hsum_float_8. */
 @inline
 export function sumF32x8(lo: v128, hi: v128): f32 {
-  const s = f32x4.add(hi, lo);
-  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+  return finishQuarter(f32x4.add(hi, lo));
+}
+
+/** Sum of 16 floats in 4 vectors (lanes 0–3, …, 12–15) in the order of x86's _mm512_reduce_add_ps. */
+@inline
+export function sumF32x16(c0: v128, c1: v128, c2: v128, c3: v128): f32 {
+  return finishQuarter(f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0)));
+}
+
+/** The last step of x86's horizontal sums (hsum_float_8, _mm512_reduce_add_ps): a quarter's pairs, (q0 + q2) + (q1 + q3). */
+@inline
+export function finishQuarter(quarter: v128): f32 {
+  return (f32x4.extract_lane(quarter, 0) + f32x4.extract_lane(quarter, 2)) + (f32x4.extract_lane(quarter, 1) + f32x4.extract_lane(quarter, 3));
+}
+
+/** finishQuarter of four quarters at once: lane i for quarter i. */
+@inline
+export function finishQuarters(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  // Lanes (q[0] + q[2], q[1] + q[3]) of q0 and q1, then of q2 and q3.
+  const pairs01 = f32x4.add(v128.shuffle<f32>(q0, q1, 0, 1, 4, 5), v128.shuffle<f32>(q0, q1, 2, 3, 6, 7));
+  const pairs23 = f32x4.add(v128.shuffle<f32>(q2, q3, 0, 1, 4, 5), v128.shuffle<f32>(q2, q3, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<f32>(pairs01, pairs23, 0, 2, 4, 6), v128.shuffle<f32>(pairs01, pairs23, 1, 3, 5, 7));
 }
 
 /** a·b + c per f32 lane (fused where relaxed-simd allows). */
@@ -251,7 +271,6 @@ export function roundToF16x4(x: v128): v128 {
   const magnitude = f32x4.sub(f32x4.add(absolute, shift), shift);
   return v128.or(v128.bitselect(INFINITIES, magnitude, f32x4.ge(absolute, F16_OVERFLOW)), v128.and(x, F32_SIGN_BITS));
 }
-
 
 /** f32 → bf16 bits, rounding to nearest even, NaN kept quiet. */
 @inline
