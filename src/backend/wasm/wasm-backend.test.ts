@@ -233,8 +233,9 @@ describe('WASM backend kernels', () => {
     expect(ropeTable(1, 0, params)).toEqual(new Float32Array([1, 0, 1, 0, 1, 0]));
   });
 
-  it('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads, across blocks of 64 positions', async () => {
-    const [nHeads, nKvHeads, headDim, nCtx] = [4, 2, 8, 150];
+  // Head size 32: batches take the tiled path (four tokens at a time, short tiles too); 8: the general one.
+  it.each([8, 32])('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads, across blocks of 64 positions (head size %i)', async (headDim) => {
+    const [nHeads, nKvHeads, nCtx] = [4, 2, 150];
     const kvDim = nKvHeads * headDim;
     const scale = 1 / Math.sqrt(headDim);
     // Layer 1 of 2, so that the other layer's blocks lie around it.
