@@ -24,17 +24,18 @@ function dequantBlock32(type: i32, w: usize, out: usize, base: i32): void {
   const hasMin = type == Q4_1 || type == Q5_1;
   const hasHigh = type == Q5_0 || type == Q5_1;
   const high: u32 = hasHigh ? load<u32>(w + (hasMin ? 4 : 2)) : 0;
-  dequantNibbles(d, hasMin ? half(w + 2) : 0, hasMin, high, hasHigh ? 16 : 8, w + (hasMin ? 4 : 2) + (hasHigh ? 4 : 0), out, base);
+  dequantNibbles(d, hasMin ? half(w + 2) : 0, hasMin, high, hasHigh ? 16 : 8, w + (hasMin ? 4 : 2) + (hasHigh ? 4 : 0), 4, out, base);
 }
 
 /**
  * The 32 values of a block of 16 code bytes at qs (low nibbles: values 0–15, high: 16–31), each
- * with its fifth bit from `high`: d·(code − offset), or d·code + m where the type has a min.
+ * with its fifth bit from `high`: d·(code − offset), or d·code + m where the type has a min. The
+ * code bytes come in runs of 4, quadStride bytes apart (4: contiguous).
  */
 @inline
-function dequantNibbles(d: f32, m: f32, hasMin: bool, high: u32, offset: i32, qs: usize, out: usize, base: i32): void {
+function dequantNibbles(d: f32, m: f32, hasMin: bool, high: u32, offset: i32, qs: usize, quadStride: usize, out: usize, base: i32): void {
   for (let i = 0; i < 16; i++) {
-    const byte = <i32>load<u8>(qs + i);
+    const byte = <i32>load<u8>(qs + <usize>(i >> 2) * quadStride + <usize>(i & 3));
     const lo = (byte & 0xf) | (<i32>((high >> i) & 1) << 4);
     const hi = (byte >> 4) | (<i32>((high >> (i + 16)) & 1) << 4);
     // Adding a zero min would turn −0 into +0: only the types with a min add it.
@@ -112,12 +113,12 @@ function dequantBlockK(type: i32, w: usize, out: usize, base: i32): void {
 export function dequantizeRow(type: i32, w: usize, cols: i32, row: i32, out: usize): void {
   const src = w + <usize>row * <usize>rowBytes(type, cols);
   if (type == Q4_0_ROWS_OF_4) {
-    // Row k of its group of 4: scale k of each block of the group, then its 16 code bytes.
+    // Row k of its group of 4: scale k of each block of the group, and run k of each 16-byte run of codes.
     const group = w + <usize>(row >> 2) * 4 * <usize>rowBytes(type, cols);
     const k = <usize>(row & 3);
     for (let b = 0; b < cols >> 5; b++) {
       const block = group + <usize>b * Q4_0_GROUP_BLOCK_BYTES;
-      dequantNibbles(half(block + (k << 1)), 0, false, 0, 8, block + 8 + (k << 4), out, b << 5);
+      dequantNibbles(half(block + (k << 1)), 0, false, 0, 8, block + 8 + (k << 2), 16, out, b << 5);
     }
   } else if (type == F32) {
     memory.copy(out, src, <usize>cols << 2);

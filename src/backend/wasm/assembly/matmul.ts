@@ -5,7 +5,7 @@
 
 import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES } from './activations';
 import { BIT_2, BIT_4, BITS_4_5, EIGHTS, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
-import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pickBytes, sumEach, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pairSums, pickBytes, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -25,8 +25,10 @@ export const BF16: i32 = 30;
 /**
  * Not a GGML type: Q4_0 weights of a multiple of 8 rows as the backend keeps them (repackQ4_0
  * returns this id). Each group of 4 rows holds, per block, the 4 rows' f16 scales (8 bytes) and
- * then their 16 code bytes each: 72 bytes, the size of the 4 GGUF blocks, read by a tile as one
- * stream with its scales in one load.
+ * then their code bytes interleaved 4 at a time: run j of 16 bytes holds bytes 4j…4j+3 of rows
+ * 0, 1, 2 and 3. 72 bytes, the size of the 4 GGUF blocks, read by a tile as one stream with its
+ * scales in one load; the products of one run with a token's 4 activations land in the lane of
+ * their row, so that no sum crosses lanes.
  */
 export const Q4_0_ROWS_OF_4: i32 = 1002;
 /** Bytes of one block of Q4_0_ROWS_OF_4: 4 rows' scales and codes. */
@@ -57,22 +59,6 @@ function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool
 }
 
 /**
- * The stored nibbles of one Q4_0 block (low: elements 0–15, high: 16–31; 0..15, what a byte dot
- * product with an unsigned operand takes) times its Q8 activations a0 (elements 0–15) and a1
- * (16–31), only the lane total meaningful. The block's integer dot product is that plus q4_0Offset.
- */
-@inline
-function q4_0NibbleSums(low: v128, high: v128, a0: v128, a1: v128): v128 {
-  return dotQuadsScaledPair(a0, low, a1, high, ONES_I16);
-}
-
-/** 8·Σa in every lane: the −8 of every Q4_0 weight times the activation block at a takes it off every row's sum. */
-@inline
-function q4_0Offset(a: usize): v128 {
-  return i32x4.shl(v128.load32_splat(a + 40), 3);
-}
-
-/**
  * Four rows of Q4_0_ROWS_OF_4 weights (their group at w) with up to four tokens' activations (aStride
  * bytes apart), as llama.cpp computes Q4_0 matrices of a multiple of 8 rows (which it repacks too):
  * per row and token, each block's whole integer dot product times d_w·d_a added to a running sum
@@ -88,7 +74,8 @@ function q4_0Tile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out:
   let acc2 = f32x4.splat(0);
   let acc3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    // The block of each row, unpacked: stored nibbles of elements 0–15 (low) and 16–31 (high).
+    // The 4 runs of code bytes, unpacked: in run j, the stored nibbles of elements 4j…4j+3
+    // (low) and 16 + 4j… (high) of each row.
     const q0 = v128.load(w, 8);
     const q1 = v128.load(w, 24);
     const q2 = v128.load(w, 40);
@@ -131,28 +118,35 @@ export function repackQ4_0(w: usize, rows: i32, cols: i32, scratch: usize): i32 
       for (let k = 0; k < 4; k++) {
         const src = scratch + <usize>k * bytesPerRow + <usize>b * 18;
         store<u16>(dst + (<usize>k << 1), load<u16>(src));
-        v128.store(dst + 8 + (<usize>k << 4), v128.load(src, 2));
+        for (let j = 0; j < 4; j++) store<u32>(dst + 8 + (<usize>j << 4) + (<usize>k << 2), load<u32>(src + 2 + (<usize>j << 2)));
       }
     }
   }
   return Q4_0_ROWS_OF_4;
 }
 
-/** acc + d·(integer dot product) of four rows' unpacked Q4_0 block with the Q8 activation block at a, lane r for row r. */
+/**
+ * acc + d·(integer dot product) of four rows' unpacked Q4_0 block (runs j: low_j, high_j) with the
+ * Q8 activation block at a, lane r for row r: each run times its activations' 4 bytes in every lane.
+ */
 @inline
 function q4_0Accumulate(
   a: usize, acc: v128,
   low0: v128, high0: v128, low1: v128, high1: v128, low2: v128, high2: v128, low3: v128, high3: v128, scales: v128,
 ): v128 {
-  const a0 = v128.load(a);
-  const a1 = v128.load(a, 16);
-  const sums = sumEach(
-    q4_0NibbleSums(low0, high0, a0, a1),
-    q4_0NibbleSums(low1, high1, a0, a1),
-    q4_0NibbleSums(low2, high2, a0, a1),
-    q4_0NibbleSums(low3, high3, a0, a1),
+  // Pair sums of nibbles (0..15) and activations (|a| ≤ 127): 8 of them add up within 16 bits.
+  const lowSums = i16x8.add(
+    i16x8.add(pairSums(v128.load32_splat(a), low0), pairSums(v128.load32_splat(a, 4), low1)),
+    i16x8.add(pairSums(v128.load32_splat(a, 8), low2), pairSums(v128.load32_splat(a, 12), low3)),
   );
-  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, q4_0Offset(a))), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
+  const highSums = i16x8.add(
+    i16x8.add(pairSums(v128.load32_splat(a, 16), high0), pairSums(v128.load32_splat(a, 20), high1)),
+    i16x8.add(pairSums(v128.load32_splat(a, 24), high2), pairSums(v128.load32_splat(a, 28), high3)),
+  );
+  const sums = i32x4.dot_i16x8_s(i16x8.add(lowSums, highSums), ONES_I16);
+  // 8·Σa: the −8 of every weight times the block's activations.
+  const offset = i32x4.shl(v128.load32_splat(a + 40), 3);
+  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, offset)), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
 }
 
 /**

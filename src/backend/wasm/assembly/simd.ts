@@ -63,14 +63,25 @@ function relaxedQuads(act: v128, w: v128): v128 {
 }
 
 /**
+ * act[2i]·w[2i] + act[2i+1]·w[2i+1] in i16 lane i, for w in 0..127 (and sums that fit in 16 bits):
+ * x86's maddubs, which relaxed SIMD's pair dot product is.
+ */
+@inline
+export function pairSums(act: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(act, w);
+  const low = i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_low_i8x16_s(act, w));
+  const high = i32x4.extadd_pairwise_i16x8_s(i16x8.extmul_high_i8x16_s(act, w));
+  return i16x8.narrow_i32x4_s(low, high);
+}
+
+/**
  * dotQuadsUnsigned times `scale` (an i16x8 splat), for w in 0..127 with pair sums that fit in
- * 16 bits: relaxed SIMD's pair dot product then a 16-bit multiply-add with the scale, as x86's
- * maddubs + madd do it, instead of a 32-bit multiply.
+ * 16 bits: the pair sums then a 16-bit multiply-add with the scale, as x86's maddubs + madd do
+ * it, instead of a 32-bit multiply.
  */
 @inline
 export function dotQuadsScaled(act: v128, w: v128, scale: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(act, w), scale);
-  return i32x4.mul(dotQuads(act, w), i32x4.extend_low_i16x8_s(scale));
+  return i32x4.dot_i16x8_s(pairSums(act, w), scale);
 }
 
 /**
@@ -79,10 +90,7 @@ export function dotQuadsScaled(act: v128, w: v128, scale: v128): v128 {
  */
 @inline
 export function dotQuadsScaledPair(act0: v128, w0: v128, act1: v128, w1: v128, scale: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.dot_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(act0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(act1, w1)), scale);
-  }
-  return i32x4.add(dotQuadsScaled(act0, w0, scale), dotQuadsScaled(act1, w1, scale));
+  return i32x4.dot_i16x8_s(i16x8.add(pairSums(act0, w0), pairSums(act1, w1)), scale);
 }
 
 /**
@@ -166,14 +174,6 @@ export function madd(a: v128, b: v128, c: v128): v128 {
 @inline
 export function sumI32x4(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
-}
-
-/** The lane totals of four vectors, as the lanes of one: [Σa, Σb, Σc, Σd]. */
-@inline
-export function sumEach(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 2, 6), v128.shuffle<i32>(a, b, 1, 5, 3, 7));
-  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 2, 6), v128.shuffle<i32>(c, d, 1, 5, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
 }
 
 @inline
