@@ -314,6 +314,59 @@ describe('WASM backend kernels', () => {
     }
   });
 
+  it('quantizes activation rows to Q8 and Q8_K blocks as ggml does: ties to even, the first value of the largest magnitude, zero blocks', async () => {
+    const { module } = await loadKernelModule(false);
+    const memory = createKernelMemory(false, 1 << 20);
+    const kernels = await instantiateKernels(module, memory);
+    const n = 1024;
+    const input = randomFloats(n, 21, 3);
+    input.fill(0, 256, 512); // a zero block of both kinds
+    // Largest magnitude 127 twice, the negative first: Q8_K's scale takes its sign; scaled values exactly halfway.
+    input.set([0.5, 1.5, 2.5, -2.5, -3.5, -127, 127, 126.5], 520);
+    input.set([40, -40], 900);
+    const roundEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+    const x = kernels.heapBase() + 64;
+    const out = x + 4 * n;
+    new Float32Array(memory.buffer, x, n).set(input);
+
+    kernels.quantizeRowQ8(x, out, n);
+    for (let b = 0; b < n / 32; b++) {
+      const block = input.subarray(32 * b, 32 * b + 32);
+      const amax = Math.max(...block.map(Math.abs));
+      const d = Math.fround(amax / 127);
+      const id = amax === 0 ? 0 : Math.fround(127 / amax);
+      const q = Array.from(block, (v) => roundEven(Math.fround(v * id)) + 0);
+      const sum = q.reduce((a, v) => a + v, 0);
+      const at = out + 48 * b;
+      expect(Array.from(new Int8Array(memory.buffer, at, 32))).toEqual(q);
+      expect(new Float32Array(memory.buffer, at + 32, 2)).toEqual(new Float32Array([roundF16(d), roundF16(Math.fround(d * sum))]));
+      expect(new Int32Array(memory.buffer, at + 40, 1)[0]).toBe(8 * sum);
+    }
+
+    // A NaN makes its block's scale NaN, as the scalar max does.
+    new Float32Array(memory.buffer, x + 4 * 37, 1)[0] = NaN;
+    kernels.quantizeRowQ8(x + 4 * 32, out, 32);
+    expect(new Float32Array(memory.buffer, out + 32, 1)[0]).toBeNaN();
+    new Float32Array(memory.buffer, x, n).set(input);
+
+    kernels.quantizeRowQ8K(x, out, n);
+    for (let b = 0; b < n / 256; b++) {
+      const block = input.subarray(256 * b, 256 * b + 256);
+      const at = out + 304 * b;
+      const amax = Math.max(...block.map(Math.abs));
+      const first = block.find((v) => Math.abs(v) === amax)!;
+      const iscale = amax === 0 ? 0 : Math.fround(-127 / first);
+      const q = Array.from(block, (v) => Math.min(roundEven(Math.fround(iscale * v)), 127) + 0);
+      expect(Array.from(new Int8Array(memory.buffer, at, 256))).toEqual(q);
+      const sums = Array.from({ length: 16 }, (_, g) => q.slice(16 * g, 16 * g + 16).reduce((a, v) => a + v, 0));
+      expect(Array.from(new Int16Array(memory.buffer, at + 256, 16))).toEqual(sums);
+      expect(new Float32Array(memory.buffer, at + 288, 1)[0]).toBe(amax === 0 ? 0 : Math.fround(1 / iscale));
+    }
+    // Q8_K's scale is −(first largest value)/127: +1 for the block whose −127 comes before its 127, −40/127 for the next.
+    expect(Array.from(new Float32Array(memory.buffer, out + 304 * 2 + 288, 1))).toEqual([1]);
+    expect(new Float32Array(memory.buffer, out + 304 * 3 + 288, 1)[0]).toBe(Math.fround(1 / Math.fround(-127 / 40)));
+  });
+
   // The host path's reference: every index sorted by value (larger first), the lower index first on ties.
   const sortedIds = (row: Float32Array) => Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
 
@@ -336,6 +389,14 @@ describe('WASM backend kernels', () => {
     expect(top.extraValues).toEqual(reference.extraValues);
     expect(top.max).toBe(reference.max);
     expect(Math.abs(top.sumExp / reference.sumExp - 1)).toBeLessThan(1e-6);
+  });
+
+  it('reports the memory a KV cache takes: keys by position, values in blocks of 64 positions', () => {
+    // 5 layers, 2048 positions, 4 KV heads of 8 values: 32 blocks of values per layer, each one line longer than its floats.
+    expect(backend.kvCacheBytes(5, 2048, 32)).toBe(5 * 2048 * 32 * 4 + 5 * 32 * (32 * 64 * 4 + 64));
+    const before = backend.memoryBytes;
+    backend.createKvCache(3, 100, 24);
+    expect(backend.memoryBytes - before).toBe(backend.kvCacheBytes(3, 100, 24));
   });
 
   it('rejects misuse with BackendError', async () => {

@@ -144,9 +144,8 @@ function q4_0Accumulate(
     i16x8.add(pairSums(v128.load32_splat(a, 24), high2), pairSums(v128.load32_splat(a, 28), high3)),
   );
   const sums = i32x4.dot_i16x8_s(i16x8.add(lowSums, highSums), ONES_I16);
-  // 8·Σa: the −8 of every weight times the block's activations.
-  const offset = i32x4.shl(v128.load32_splat(a + 40), 3);
-  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, offset)), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
+  // Less 8·Σa: the −8 of every weight times the block's activations.
+  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, v128.load32_splat(a + 40))), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
 }
 
 /**

@@ -309,8 +309,8 @@ function batchAttention(
   const headBytes = <usize>headDim << 2;
   const probsStride = <usize>((startPos + nTokens + 63) & ~63) << 2;
   const qRounded = scratch;
-  const probs = qRounded + TOKEN_TILE * headBytes;
-  const partials = probs + TOKEN_TILE * probsStride;
+  const probs = qRounded + <usize>TOKEN_TILE * headBytes;
+  const partials = probs + <usize>TOKEN_TILE * probsStride;
   const scales = f32x4.splat(scale);
   const ones = f32x4.splat(1);
   for (let h = headStart; h < headEnd; h++) {
