@@ -73,6 +73,8 @@ export interface Backend {
   /** A copy of the buffer's values, once every op recorded before the call has run. */
   read(buffer: BackendBuffer): Promise<Float32Array>;
   createKvCache(nLayers: number, nCtx: number, kvDim: number): BackendKvCache;
+  /** Bytes of memory createKvCache takes for these sizes (each backend lays its cache out its own way). */
+  kvCacheBytes(nLayers: number, nCtx: number, kvDim: number): number;
 
   /** out[t] = row tokens[t] of the embedding matrix, as f32. */
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void;

@@ -18,7 +18,6 @@ import {
   chatPromptTokens,
   describeFailure,
   findStopString,
-  kvCacheBytes,
   ModelSession,
   partialStopLength,
   TokenTextDecoder,
@@ -209,11 +208,6 @@ describe('helpers', () => {
     expect(euro.map((t) => decoder.push(t))).toEqual(['', '', '€']);
     expect(decoder.push(byteToken(0xef))).toBe('');
     expect(decoder.finish()).toBe('\uFFFD');
-  });
-
-  it('sizes the KV cache from the hyperparameters', () => {
-    // stories260K: 5 layers, 4 KV heads of 8 values; keys and values.
-    expect(kvCacheBytes(model.hparams, 2048)).toBe(2 * 5 * 2048 * 32 * 4);
   });
 
   it('explains failures in plain words', () => {

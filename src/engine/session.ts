@@ -4,10 +4,9 @@
 // is made and reused by every run, so a context that does not fit in memory fails
 // up front and repeated runs do not allocate again.
 
-import { BackendError, KV_BYTES_PER_VALUE } from '../backend/backend';
+import { BackendError } from '../backend/backend';
 import { FormatError } from '../formats/errors';
 import { ModelError } from '../model/errors';
-import type { LlamaHparams } from '../model/hparams';
 import type { CausalLM } from '../model/model';
 import { renderChat, TokenizerError, type ChatMessage, type Tokenizer } from '../tokenizer';
 import { EngineError } from './errors';
@@ -273,11 +272,6 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 // ---- memory, loading, errors --------------------------------------------------
-
-/** Bytes of a KV cache: keys and values of every layer for nCtx positions. */
-export function kvCacheBytes(hparams: Pick<LlamaHparams, 'nLayers' | 'nKvHeads' | 'headDim'>, nCtx: number): number {
-  return 2 * hparams.nLayers * nCtx * hparams.nKvHeads * hparams.headDim * KV_BYTES_PER_VALUE;
-}
 
 /** A failure in plain words for the page: what is wrong with the model or the request, not which module noticed. */
 export function describeFailure(error: unknown): string {

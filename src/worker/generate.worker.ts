@@ -11,7 +11,7 @@ import { WasmBackend } from '../backend/wasm/wasm-backend';
 import type { Backend } from '../backend/backend';
 import { EngineError } from '../engine/errors';
 import { isWebGpuFailure, openModel } from '../engine/runtime';
-import { describeFailure, kvCacheBytes, ModelSession, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
+import { describeFailure, ModelSession, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
 import { metaString, readGguf } from '../formats/gguf';
 import { readLlamaHparams } from '../model/hparams';
 import type { LoadProgress } from '../model/model';
@@ -105,7 +105,7 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
     const tokenizer = tokenizerFromGguf(gguf);
     const hparams = readLlamaHparams(gguf, tokenizer.vocabSize);
     if (!Number.isInteger(request.nCtx) || request.nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${request.nCtx}`);
-    const kvBytes = kvCacheBytes(hparams, request.nCtx);
+    const kvBytesOn = (candidate: Backend) => candidate.kvCacheBytes(hparams.nLayers, request.nCtx, hparams.nKvHeads * hparams.headDim);
     const fileWeightsBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
     let lastReport = -Infinity;
     let weightsBytes = 0;
@@ -118,7 +118,7 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
         lastReport = performance.now();
         void onProgress(progress);
       },
-      beforeLoad: (candidate) => checkWasmMemory(candidate, fileWeightsBytes, kvBytes, request.nCtx),
+      beforeLoad: (candidate) => checkWasmMemory(candidate, fileWeightsBytes, kvBytesOn(candidate), request.nCtx),
     });
     backend = model.backend;
     const chatTemplate = metaString(gguf, 'tokenizer.chat_template');
@@ -127,7 +127,7 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
     backend = null;
     return {
       status: 'loaded',
-      model: { backend: description, weightsBytes, kvCacheBytes: kvBytes, nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
+      model: { backend: description, weightsBytes, kvCacheBytes: kvBytesOn(model.backend), nCtx: request.nCtx, hasChatTemplate: session.chatTemplate !== undefined },
     };
   } catch (error) {
     if (controller.signal.aborted) return { status: 'cancelled' };

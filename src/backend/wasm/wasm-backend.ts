@@ -76,7 +76,7 @@ class WasmKvCache implements BackendKvCache {
 
   /** Byte offset of position `pos` of `layer` within the key area. */
   keyOffset(layer: number, pos: number): number {
-    return ((layer * this.nCtx + pos) * this.kvDim) * KV_BYTES_PER_VALUE;
+    return keyBytes(layer, this.nCtx, this.kvDim) + pos * this.kvDim * KV_BYTES_PER_VALUE;
   }
 
   /** Byte offset of `layer`'s blocks within the value area. */
@@ -85,6 +85,7 @@ class WasmKvCache implements BackendKvCache {
   }
 }
 
+const keyBytes = (nLayers: number, nCtx: number, kvDim: number) => nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
 const valueBlockBytes = (kvDim: number) => kvDim * 64 * KV_BYTES_PER_VALUE + 64;
 const valueLayerBytes = (nCtx: number, kvDim: number) => Math.ceil(nCtx / 64) * valueBlockBytes(kvDim);
 
@@ -174,9 +175,12 @@ export class WasmBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const keyBytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
     // Fresh memory (the allocator never reuses any) is zero.
-    return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(keyBytes), this.allocate(nLayers * valueLayerBytes(nCtx, kvDim)));
+    return new WasmKvCache(nLayers, nCtx, kvDim, this.allocate(keyBytes(nLayers, nCtx, kvDim)), this.allocate(nLayers * valueLayerBytes(nCtx, kvDim)));
+  }
+
+  kvCacheBytes(nLayers: number, nCtx: number, kvDim: number): number {
+    return align(keyBytes(nLayers, nCtx, kvDim)) + align(nLayers * valueLayerBytes(nCtx, kvDim));
   }
 
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {

@@ -324,8 +324,13 @@ export class WebGpuBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const bytes = nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
+    const bytes = this.kvCacheBytes(nLayers, nCtx, kvDim) / 2;
     return new GpuKvCache(nLayers, nCtx, kvDim, this.storageBuffer('keys', bytes), this.storageBuffer('values', bytes));
+  }
+
+  /** Keys and values alike: a row of kvDim values per position and layer. */
+  kvCacheBytes(nLayers: number, nCtx: number, kvDim: number): number {
+    return 2 * nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
   }
 
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {
