@@ -16,7 +16,8 @@ export interface KernelExports {
   roundRowBf16(x: number, out: number, n: number): void;
   matmul(type: number, w: number, rows: number, cols: number, act: number, nTokens: number, out: number, rowStart: number, rowEnd: number): void;
   /** Interleaves Q4_0 rows (a multiple of 4) in groups of 4 in place; returns the layout id to pass instead of Q4_0's type. */
-  repackQ4_0(w: number, rows: number, cols: number, scratch: number): number;
+  weightLayout(type: number, rows: number): number;
+  repack(layout: number, dst: number, src: number, rows: number, cols: number, scratch: number): void;
   rowBytes(type: number, cols: number): number;
   activationRowBytes(type: number, cols: number): number;
   dequantizeRow(type: number, w: number, cols: number, row: number, out: number): void;

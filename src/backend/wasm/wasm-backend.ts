@@ -130,11 +130,14 @@ export class WasmBackend implements Backend {
   uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
     if (!this.supports(info.type)) throw new BackendError(`${info.name}: tensor type ${info.type.name} is not supported by the WASM backend`);
     const { cols, rows } = weightGeometry(info, bytes);
-    const ptr = this.allocate(bytes.byteLength);
-    this.bytes(ptr, bytes.byteLength).set(bytes);
-    let layout = info.type.id;
-    // Q4_0 matrices of a multiple of 8 rows run in tiles of 4 rows, which read them interleaved (as llama.cpp repacks them).
-    if (info.type.id === GgmlType.Q4_0 && rows % 8 === 0) layout = this.kernels.repackQ4_0(ptr, rows, cols, this.scratch(4 * (bytes.byteLength / rows)));
+    // Q4_0 and Q4_K matrices of a multiple of 8 rows run in tiles of 4 rows, which read them interleaved (as llama.cpp repacks them).
+    const layout = this.kernels.weightLayout(info.type.id, rows);
+    const size = this.kernels.rowBytes(layout, cols) * rows;
+    const ptr = this.allocate(size);
+    // The file's rows at the end of the weight's place, which repacking rewrites from its start.
+    const source = ptr + size - bytes.byteLength;
+    this.bytes(source, bytes.byteLength).set(bytes);
+    if (layout !== info.type.id) this.kernels.repack(layout, ptr, source, rows, cols, this.scratch(4 * (bytes.byteLength / rows)));
     return new WasmWeight(info, cols, rows, ptr, layout);
   }
 

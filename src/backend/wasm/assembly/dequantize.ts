@@ -1,7 +1,10 @@
 // Weight rows back to f32 (embedding lookups, and tests of the dot products).
 // Plain scalar code: it runs once per token, not per weight per token.
 
-import { BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_0_GROUP_BLOCK_BYTES, Q4_0_ROWS_OF_4, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes } from './matmul';
+import {
+  BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_0_GROUP_BLOCK_BYTES, Q4_0_ROWS_OF_4, Q4_1, Q4_K, Q4_K_ROWS_OF_4, Q4K_GROUP_BLOCK_BYTES, Q4K_GROUP_CODES,
+  Q4K_GROUP_DMIN, Q4K_GROUP_MINS, Q4K_GROUP_SCALES, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes,
+} from './matmul';
 import { f16ToF32 } from './simd';
 
 @inline
@@ -52,6 +55,12 @@ function scaleMinK4(scales: usize, j: i32): i32 {
   return (m << 8) | sc;
 }
 
+/** A Q4_K/Q5_K value: code q of a sub-block with 6-bit scale sc and min m. */
+@inline
+function q4KValue(d: f32, dmin: f32, sc: i32, m: i32, q: i32): f32 {
+  return d * <f32>sc * <f32>q - dmin * <f32>m;
+}
+
 /** Dequantizes one 256-element K-quant block starting at element `base`. */
 function dequantBlockK(type: i32, w: usize, out: usize, base: i32): void {
   if (type == Q2_K) {
@@ -92,7 +101,7 @@ function dequantBlockK(type: i32, w: usize, out: usize, base: i32): void {
       let q = sub & 1 ? byte >> 4 : byte & 0xf;
       if (isQ5) q += ((<i32>load<u8>(w + 16 + l) >> sub) & 1) << 4;
       const sm = scaleMinK4(w + 4, sub);
-      put(out, base + e, d * <f32>(sm & 0xff) * <f32>q - dmin * <f32>(sm >> 8));
+      put(out, base + e, q4KValue(d, dmin, sm & 0xff, sm >> 8, q));
     }
   } else if (type == Q6_K) {
     const d = half(w + 208);
@@ -119,6 +128,23 @@ export function dequantizeRow(type: i32, w: usize, cols: i32, row: i32, out: usi
     for (let b = 0; b < cols >> 5; b++) {
       const block = group + <usize>b * Q4_0_GROUP_BLOCK_BYTES;
       dequantNibbles(half(block + (k << 1)), 0, false, 0, 8, block + 8 + (k << 2), 16, out, b << 5);
+    }
+  } else if (type == Q4_K_ROWS_OF_4) {
+    // Row k of its group of 4: its d, dmin, scales and mins in each super-block, and its 4-byte runs of codes.
+    const group = w + <usize>(row >> 2) * 4 * <usize>rowBytes(type, cols);
+    const k = <usize>(row & 3);
+    for (let b = 0; b < cols >> 8; b++) {
+      const block = group + <usize>b * Q4K_GROUP_BLOCK_BYTES;
+      const d = half(block + (k << 1));
+      const dmin = half(block + Q4K_GROUP_DMIN + (k << 1));
+      for (let e = 0; e < 256; e++) {
+        const sub = e >> 5;
+        const l = <usize>(e & 31);
+        const byte = <i32>load<u8>(block + Q4K_GROUP_CODES + (<usize>(e >> 6) << 7) + ((l >> 2) << 4) + (k << 2) + (l & 3));
+        const sc = <i32>load<u8>(block + Q4K_GROUP_SCALES + (<usize>sub << 2) + k);
+        const m = <i32>load<u8>(block + Q4K_GROUP_MINS + (<usize>(sub >> 1) << 3) + (k << 1) + <usize>(sub & 1));
+        put(out, (b << 8) + e, q4KValue(d, dmin, sc, m, sub & 1 ? byte >> 4 : byte & 0xf));
+      }
     }
   } else if (type == F32) {
     memory.copy(out, src, <usize>cols << 2);

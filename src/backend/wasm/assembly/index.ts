@@ -3,7 +3,7 @@
 // pointers.
 
 export { quantizeRowQ8, quantizeRowQ8K, roundRowF16, roundRowBf16 } from './activations';
-export { matmul, repackQ4_0, rowBytes, activationRowBytes } from './matmul';
+export { matmul, weightLayout, repack, rowBytes, activationRowBytes } from './matmul';
 export { relaxedSimdIsExact } from './simd';
 // Exported only so that no compiler treats them as constants (see constants.ts).
 export * from './constants';

@@ -34,6 +34,21 @@ export const Q4_0_ROWS_OF_4: i32 = 1002;
 /** Bytes of one block of Q4_0_ROWS_OF_4: 4 rows' scales and codes. */
 export const Q4_0_GROUP_BLOCK_BYTES: usize = 72;
 
+/**
+ * Not a GGML type: Q4_K weights of a multiple of 8 rows as the backend keeps them, 4 rows a
+ * group, as Q4_0_ROWS_OF_4 (see weightLayout). Per super-block: the 4 rows' d (f16, from 0) and
+ * dmin (from 8); their 6-bit sub-block scales unpacked to bytes, sub-block s's 4 at 16 + 4s; their
+ * mins, sub-blocks 2p and 2p + 1 of row r at 48 + 8p + 2r; then the codes (from 80), each 32-byte
+ * group j of a row (sub-blocks 2j, low nibbles, and 2j + 1, high) in runs of 4 bytes across the 4
+ * rows: bytes 4k…4k+3 of row r at 80 + 128j + 16k + 4r. 592 bytes for the 4 GGUF blocks' 576.
+ */
+export const Q4_K_ROWS_OF_4: i32 = 1012;
+export const Q4K_GROUP_BLOCK_BYTES: usize = 592;
+export const Q4K_GROUP_DMIN: usize = 8;
+export const Q4K_GROUP_SCALES: usize = 16;
+export const Q4K_GROUP_MINS: usize = 48;
+export const Q4K_GROUP_CODES: usize = 80;
+
 const ZERO: v128 = i32x4.splat(0);
 
 // ---- 32-element blocks × Q8 activations ----
@@ -104,25 +119,66 @@ function q4_0Tile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out:
 }
 
 /**
- * Rearranges the `rows` (a multiple of 4) Q4_0 rows at w into Q4_0_ROWS_OF_4 in place, through
- * `scratch` (4 rows' bytes); returns that layout's id, for matmul and dequantizeRow.
+ * The layout the backend keeps a weight of GGML `type` with `rows` rows in: Q4_0 and Q4_K
+ * matrices of a multiple of 8 rows in groups of 4 rows (which llama.cpp repacks too, and computes
+ * as these tiles do), every other weight as its GGUF rows.
  */
-export function repackQ4_0(w: usize, rows: i32, cols: i32, scratch: usize): i32 {
-  const bytesPerRow = <usize>rowBytes(Q4_0, cols);
-  const nb = cols >> 5;
+export function weightLayout(type: i32, rows: i32): i32 {
+  if ((rows & 7) != 0) return type;
+  return type == Q4_0 ? Q4_0_ROWS_OF_4 : type == Q4_K ? Q4_K_ROWS_OF_4 : type;
+}
+
+/**
+ * Writes the GGUF rows at src into `layout` (one of weightLayout's groups of 4 rows) at dst, one
+ * group at a time through `scratch` (4 source rows' bytes), so that src may lie inside the
+ * destination's bytes, at their end.
+ */
+export function repack(layout: i32, dst: usize, src: usize, rows: i32, cols: i32, scratch: usize): void {
+  const isQ4_0 = layout == Q4_0_ROWS_OF_4;
+  const sourceRowBytes = <usize>rowBytes(isQ4_0 ? Q4_0 : Q4_K, cols);
+  const groupRowBytes = <usize>rowBytes(layout, cols);
   for (let g = 0; g < rows; g += 4) {
-    const group = w + <usize>g * bytesPerRow;
-    memory.copy(scratch, group, bytesPerRow * 4);
-    for (let b = 0; b < nb; b++) {
-      const dst = group + <usize>b * Q4_0_GROUP_BLOCK_BYTES;
-      for (let k = 0; k < 4; k++) {
-        const src = scratch + <usize>k * bytesPerRow + <usize>b * 18;
-        store<u16>(dst + (<usize>k << 1), load<u16>(src));
-        for (let j = 0; j < 4; j++) store<u32>(dst + 8 + (<usize>j << 4) + (<usize>k << 2), load<u32>(src + 2 + (<usize>j << 2)));
+    memory.copy(scratch, src + <usize>g * sourceRowBytes, sourceRowBytes * 4);
+    const group = dst + <usize>g * groupRowBytes;
+    if (isQ4_0) {
+      for (let b = 0; b < cols >> 5; b++) repackQ4_0Block(group + <usize>b * Q4_0_GROUP_BLOCK_BYTES, scratch + <usize>b * 18, sourceRowBytes);
+    } else {
+      for (let b = 0; b < cols >> 8; b++) repackQ4_KBlock(group + <usize>b * Q4K_GROUP_BLOCK_BYTES, scratch + <usize>b * 144, sourceRowBytes);
+    }
+  }
+}
+
+/** One block of Q4_0_ROWS_OF_4 from the same block of 4 GGUF rows (at src, rowStride apart). */
+@inline
+function repackQ4_0Block(dst: usize, src: usize, rowStride: usize): void {
+  for (let r: usize = 0; r < 4; r++) {
+    const block = src + r * rowStride;
+    store<u16>(dst + (r << 1), load<u16>(block));
+    for (let k: usize = 0; k < 4; k++) store<u32>(dst + 8 + (k << 4) + (r << 2), load<u32>(block + 2 + (k << 2)));
+  }
+}
+
+/** One super-block of Q4_K_ROWS_OF_4 from the same super-block of 4 GGUF rows (at src, rowStride apart). */
+@inline
+function repackQ4_KBlock(dst: usize, src: usize, rowStride: usize): void {
+  for (let r: usize = 0; r < 4; r++) {
+    const block = src + r * rowStride;
+    store<u16>(dst + (r << 1), load<u16>(block));
+    store<u16>(dst + Q4K_GROUP_DMIN + (r << 1), load<u16>(block, 2));
+    // The 8 scales and the 8 mins as bytes.
+    const unpacked = i8x16.narrow_i16x8_u(kScalesOrMins(block + 4, false), kScalesOrMins(block + 4, true));
+    const scales = i64x2.extract_lane(unpacked, 0);
+    const mins = i64x2.extract_lane(unpacked, 1);
+    for (let s: usize = 0; s < 8; s++) {
+      store<u8>(dst + Q4K_GROUP_SCALES + (s << 2) + r, <u8>(scales >> (s << 3)));
+      store<u8>(dst + Q4K_GROUP_MINS + ((s >> 1) << 3) + (r << 1) + (s & 1), <u8>(mins >> (s << 3)));
+    }
+    for (let j: usize = 0; j < 4; j++) {
+      for (let k: usize = 0; k < 8; k++) {
+        store<u32>(dst + Q4K_GROUP_CODES + (j << 7) + (k << 4) + (r << 2), load<u32>(block + 16 + (j << 5) + (k << 2)));
       }
     }
   }
-  return Q4_0_ROWS_OF_4;
 }
 
 /**
@@ -256,6 +312,39 @@ function q5_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out:
   block32Rows(Q5_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 
+// ---- groups of 4 rows (Q4_0_ROWS_OF_4, Q4_K_ROWS_OF_4) ----
+
+/**
+ * The layout's tile (4 rows × up to 4 tokens) over the groups of rows in [rowStart, rowEnd) and
+ * all the tokens; rowStart is a multiple of 4 (see the backend's shares). Inlined for each
+ * constant `layout`, and a constant `tokens` of 1 when decoding.
+ */
+@inline
+function groupRows(layout: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const wStride = <usize>rowBytes(layout, cols);
+  const aStride = <usize>activationRowBytes(layout, cols);
+  const outStride = <usize>rows << 2;
+  for (let r = rowStart; r + 4 <= rowEnd; r += 4) {
+    const wr = w + <usize>r * wStride;
+    const o = out + (<usize>r << 2);
+    if (nTokens == 1) groupTile(layout, wr, act, aStride, cols, 1, o, outStride);
+    else for (let t = 0; t < nTokens; t += 4) groupTile(layout, wr, act + <usize>t * aStride, aStride, cols, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+  }
+}
+
+@inline
+function groupTile(layout: i32, w: usize, a: usize, aStride: usize, cols: i32, tokens: i32, out: usize, outStride: usize): void {
+  if (layout == Q4_0_ROWS_OF_4) q4_0Tile(w, a, aStride, cols >> 5, tokens, out, outStride);
+  else q4KGroupTile(w, a, aStride, cols >> 8, tokens, out, outStride);
+}
+
+function q4_0GroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  groupRows(Q4_0_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4KGroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  groupRows(Q4_K_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+
 // ---- 256-element K-quant blocks × Q8_K activations ----
 // Activation block: see Q8K_BLOCK_BYTES.
 
@@ -346,23 +435,20 @@ function dotQ3_K(w: usize, a: usize, nb: i32): f32 {
 }
 
 /**
- * Q4_K and Q5_K share everything but the fifth bit. `repacked`: Q4_K as llama.cpp computes
- * matrices of a multiple of 8 rows, repacked into 8-row blocks: per super-block the integer
- * sums times d_w·d_a and the integer min sums times dmin_w·d_a each go to a running sum with
- * a fused multiply-add, subtracted at the end. One row with up to four tokens' activations
- * (aStride bytes apart): each block is unpacked once for all of them; token i's result goes
- * to out + i·outStride. Inlined, so that a constant `tokens` of 1 (decoding) compiles to the
- * one-token loop alone.
+ * Q4_K and Q5_K rows in their GGUF layout (Q4_K matrices of a multiple of 8 rows take
+ * q4KGroupTile), as ggml's AVX2 vec_dot: per super-block d_a·d_w·(integer sum) less
+ * d_a·dmin_w·(integer min sum) added to a running sum. Q4_K and Q5_K share everything but the
+ * fifth bit. One row with up to four tokens' activations (aStride bytes apart): each block is
+ * unpacked once for all of them; token i's result goes to out + i·outStride. Inlined, so that a
+ * constant `tokens` of 1 (decoding) compiles to the one-token loop alone.
  */
 @inline
 function q4q5KTile(
-  w: usize, a: usize, aStride: usize, nb: i32, isQ5: bool, repacked: bool, tokens: i32, out: usize, outStride: usize,
+  w: usize, a: usize, aStride: usize, nb: i32, isQ5: bool, tokens: i32, out: usize, outStride: usize,
 ): void {
   const blockBytes: usize = isQ5 ? 176 : 144;
   const qsOffset: usize = isQ5 ? 48 : 16;
-  // Per token: the running sum (not repacked), or the scaled and minimum sums (repacked).
   let total0: f32 = 0, total1: f32 = 0, total2: f32 = 0, total3: f32 = 0;
-  let mins0: f32 = 0, mins1: f32 = 0, mins2: f32 = 0, mins3: f32 = 0;
   for (let b = 0; b < nb; b++) {
     let sumi0 = ZERO, sumi1 = ZERO, sumi2 = ZERO, sumi3 = ZERO;
     // Sub-block scales as i16 lanes, moved down by two lanes per group pair: pair j's are in lanes 0 and 1.
@@ -403,47 +489,136 @@ function q4q5KTile(
     const d = f16ToF32(load<u16>(w));
     const dmin = f16ToF32(load<u16>(w, 2));
     const dy0 = load<f32>(a + Q8K_SCALE);
-    if (repacked) {
-      total0 = fmaF32(<f32>sumI32x4(sumi0), d * dy0, total0);
-      mins0 = fmaF32(<f32>minSum0, dmin * dy0, mins0);
-    } else {
-      total0 += dy0 * d * <f32>sumI32x4(sumi0) - dy0 * dmin * <f32>minSum0;
-    }
+    total0 += dy0 * d * <f32>sumI32x4(sumi0) - dy0 * dmin * <f32>minSum0;
     if (tokens > 1) {
       const dy1 = load<f32>(a + aStride + Q8K_SCALE);
-      if (repacked) {
-        total1 = fmaF32(<f32>sumI32x4(sumi1), d * dy1, total1);
-        mins1 = fmaF32(<f32>minSum1, dmin * dy1, mins1);
-      } else {
-        total1 += dy1 * d * <f32>sumI32x4(sumi1) - dy1 * dmin * <f32>minSum1;
-      }
+      total1 += dy1 * d * <f32>sumI32x4(sumi1) - dy1 * dmin * <f32>minSum1;
     }
     if (tokens > 2) {
       const dy2 = load<f32>(a + aStride * 2 + Q8K_SCALE);
-      if (repacked) {
-        total2 = fmaF32(<f32>sumI32x4(sumi2), d * dy2, total2);
-        mins2 = fmaF32(<f32>minSum2, dmin * dy2, mins2);
-      } else {
-        total2 += dy2 * d * <f32>sumI32x4(sumi2) - dy2 * dmin * <f32>minSum2;
-      }
+      total2 += dy2 * d * <f32>sumI32x4(sumi2) - dy2 * dmin * <f32>minSum2;
     }
     if (tokens > 3) {
       const dy3 = load<f32>(a + aStride * 3 + Q8K_SCALE);
-      if (repacked) {
-        total3 = fmaF32(<f32>sumI32x4(sumi3), d * dy3, total3);
-        mins3 = fmaF32(<f32>minSum3, dmin * dy3, mins3);
-      } else {
-        total3 += dy3 * d * <f32>sumI32x4(sumi3) - dy3 * dmin * <f32>minSum3;
-      }
+      total3 += dy3 * d * <f32>sumI32x4(sumi3) - dy3 * dmin * <f32>minSum3;
     }
     w += blockBytes;
     a += Q8K_BLOCK_BYTES;
   }
-  // Not repacked, the mins are already in the totals (and stay 0).
-  store<f32>(out, total0 - mins0);
-  if (tokens > 1) store<f32>(out + outStride, total1 - mins1);
-  if (tokens > 2) store<f32>(out + outStride * 2, total2 - mins2);
-  if (tokens > 3) store<f32>(out + outStride * 3, total3 - mins3);
+  store<f32>(out, total0);
+  if (tokens > 1) store<f32>(out + outStride, total1);
+  if (tokens > 2) store<f32>(out + outStride * 2, total2);
+  if (tokens > 3) store<f32>(out + outStride * 3, total3);
+}
+
+/**
+ * Four rows of Q4_K_ROWS_OF_4 weights (their group at w) with up to four tokens' Q8_K activations
+ * (aStride bytes apart), as llama.cpp computes Q4_K matrices of a multiple of 8 rows (repacked
+ * into 8-row blocks): per super-block, row and token, the integer sum times d_w·d_a and the integer
+ * min sum times dmin_w·d_a each go to a running sum with a fused multiply-add; the two are
+ * subtracted at the end. Each run of codes (4 bytes of each row) is unpacked once for all the
+ * tokens and multiplied with a token's 4 activations in every lane (see Q4_0_ROWS_OF_4), so that
+ * every sum stays in its row's lane. Writes token i's four results at out + i·outStride.
+ */
+@inline
+function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+  let total0 = f32x4.splat(0), total1 = f32x4.splat(0), total2 = f32x4.splat(0), total3 = f32x4.splat(0);
+  let mins0 = f32x4.splat(0), mins1 = f32x4.splat(0), mins2 = f32x4.splat(0), mins3 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    let sumi0 = ZERO, sumi1 = ZERO, sumi2 = ZERO, sumi3 = ZERO;
+    for (let j: usize = 0; j < 4; j++) {
+      // Per token, the pair sums of sub-blocks 2j (low nibbles) and 2j + 1 (high): 8 runs of
+      // nibbles (0..15) times activations (|a| ≤ 127) add up within 16 bits.
+      let low0 = ZERO, low1 = ZERO, low2 = ZERO, low3 = ZERO;
+      let high0 = ZERO, high1 = ZERO, high2 = ZERO, high3 = ZERO;
+      const runs = w + Q4K_GROUP_CODES + (j << 7);
+      const ap = a + (j << 6);
+      for (let k: usize = 0; k < 32; k += 4) {
+        const codes = v128.load(runs + (k << 2));
+        const lo = v128.and(codes, LOW_NIBBLES);
+        const hi = highNibbles(codes);
+        low0 = i16x8.add(low0, pairSums(v128.load32_splat(ap + k), lo));
+        high0 = i16x8.add(high0, pairSums(v128.load32_splat(ap + k, 32), hi));
+        if (tokens > 1) {
+          low1 = i16x8.add(low1, pairSums(v128.load32_splat(ap + aStride + k), lo));
+          high1 = i16x8.add(high1, pairSums(v128.load32_splat(ap + aStride + k, 32), hi));
+        }
+        if (tokens > 2) {
+          low2 = i16x8.add(low2, pairSums(v128.load32_splat(ap + aStride * 2 + k), lo));
+          high2 = i16x8.add(high2, pairSums(v128.load32_splat(ap + aStride * 2 + k, 32), hi));
+        }
+        if (tokens > 3) {
+          low3 = i16x8.add(low3, pairSums(v128.load32_splat(ap + aStride * 3 + k), lo));
+          high3 = i16x8.add(high3, pairSums(v128.load32_splat(ap + aStride * 3 + k, 32), hi));
+        }
+      }
+      // The two sub-blocks' scales of each row, in the i16 pair of its lane.
+      const scales = v128.load64_zero(w + Q4K_GROUP_SCALES + (j << 3));
+      const scLow = i16x8.extend_low_i8x16_u(v128.shuffle<i8>(scales, scales, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
+      const scHigh = i16x8.extend_low_i8x16_u(v128.shuffle<i8>(scales, scales, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
+      sumi0 = i32x4.add(sumi0, i32x4.add(i32x4.dot_i16x8_s(low0, scLow), i32x4.dot_i16x8_s(high0, scHigh)));
+      if (tokens > 1) sumi1 = i32x4.add(sumi1, i32x4.add(i32x4.dot_i16x8_s(low1, scLow), i32x4.dot_i16x8_s(high1, scHigh)));
+      if (tokens > 2) sumi2 = i32x4.add(sumi2, i32x4.add(i32x4.dot_i16x8_s(low2, scLow), i32x4.dot_i16x8_s(high2, scHigh)));
+      if (tokens > 3) sumi3 = i32x4.add(sumi3, i32x4.add(i32x4.dot_i16x8_s(low3, scLow), i32x4.dot_i16x8_s(high3, scHigh)));
+    }
+    // Each row's mins of sub-blocks 2p and 2p + 1 in the i16 pair of its lane, for p = 0..3.
+    const minBytes0 = v128.load(w + Q4K_GROUP_MINS);
+    const minBytes1 = v128.load(w + Q4K_GROUP_MINS, 16);
+    const minPairs0 = i16x8.extend_low_i8x16_u(minBytes0);
+    const minPairs1 = i16x8.extend_high_i8x16_u(minBytes0);
+    const minPairs2 = i16x8.extend_low_i8x16_u(minBytes1);
+    const minPairs3 = i16x8.extend_high_i8x16_u(minBytes1);
+    // Finite scales (see f16x4ToF32x4).
+    const d = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w)));
+    const dmin = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w + Q4K_GROUP_DMIN)));
+    total0 = fmaF32x4(f32x4.convert_i32x4_s(sumi0), f32x4.mul(d, v128.load32_splat(a + Q8K_SCALE)), total0);
+    mins0 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(a, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(a + Q8K_SCALE)), mins0);
+    if (tokens > 1) {
+      const at = a + aStride;
+      total1 = fmaF32x4(f32x4.convert_i32x4_s(sumi1), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total1);
+      mins1 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins1);
+    }
+    if (tokens > 2) {
+      const at = a + aStride * 2;
+      total2 = fmaF32x4(f32x4.convert_i32x4_s(sumi2), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total2);
+      mins2 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins2);
+    }
+    if (tokens > 3) {
+      const at = a + aStride * 3;
+      total3 = fmaF32x4(f32x4.convert_i32x4_s(sumi3), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total3);
+      mins3 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins3);
+    }
+    w += Q4K_GROUP_BLOCK_BYTES;
+    a += Q8K_BLOCK_BYTES;
+  }
+  v128.store(out, f32x4.sub(total0, mins0));
+  if (tokens > 1) v128.store(out + outStride, f32x4.sub(total1, mins1));
+  if (tokens > 2) v128.store(out + outStride * 2, f32x4.sub(total2, mins2));
+  if (tokens > 3) v128.store(out + outStride * 3, f32x4.sub(total3, mins3));
+}
+
+/**
+ * Per row (lane), Σ over the 8 sub-blocks of min × the sum of its 32 activations: the sub-block
+ * sums from the Q8_K block's 16-value group sums, taken two at a time against minPairs p (each
+ * row's mins of sub-blocks 2p and 2p + 1).
+ */
+@inline
+function kGroupMinSums(a: usize, minPairs0: v128, minPairs1: v128, minPairs2: v128, minPairs3: v128): v128 {
+  // Sums of 32 (|Σ| ≤ 32·127) fit in 16 bits.
+  const subSums = i16x8.narrow_i32x4_s(
+    i32x4.extadd_pairwise_i16x8_s(v128.load(a + Q8K_SUMS)),
+    i32x4.extadd_pairwise_i16x8_s(v128.load(a + Q8K_SUMS, 16)),
+  );
+  return i32x4.add(
+    i32x4.add(
+      i32x4.dot_i16x8_s(minPairs0, v128.shuffle<i32>(subSums, subSums, 0, 0, 0, 0)),
+      i32x4.dot_i16x8_s(minPairs1, v128.shuffle<i32>(subSums, subSums, 1, 1, 1, 1)),
+    ),
+    i32x4.add(
+      i32x4.dot_i16x8_s(minPairs2, v128.shuffle<i32>(subSums, subSums, 2, 2, 2, 2)),
+      i32x4.dot_i16x8_s(minPairs3, v128.shuffle<i32>(subSums, subSums, 3, 3, 3, 3)),
+    ),
+  );
 }
 
 /**
@@ -656,6 +831,7 @@ export function rowBytes(type: i32, cols: i32): i32 {
     case Q2_K: return (cols >> 8) * 84;
     case Q3_K: return (cols >> 8) * 110;
     case Q4_K: return (cols >> 8) * 144;
+    case Q4_K_ROWS_OF_4: return (cols >> 8) * <i32>(Q4K_GROUP_BLOCK_BYTES >> 2);
     case Q5_K: return (cols >> 8) * 176;
     case Q6_K: return (cols >> 8) * 210;
     default: return -1;
@@ -667,7 +843,7 @@ export function activationRowBytes(type: i32, cols: i32): i32 {
   switch (type) {
     case F32: case F16: case BF16: return cols * 4;
     case Q4_0: case Q4_0_ROWS_OF_4: case Q4_1: case Q5_0: case Q5_1: case Q8_0: return (cols >> 5) * Q8_BLOCK_BYTES;
-    case Q2_K: case Q3_K: case Q4_K: case Q5_K: case Q6_K: return (cols >> 8) * Q8K_BLOCK_BYTES;
+    case Q2_K: case Q3_K: case Q4_K: case Q4_K_ROWS_OF_4: case Q5_K: case Q6_K: return (cols >> 8) * Q8K_BLOCK_BYTES;
     default: return -1;
   }
 }
@@ -698,28 +874,19 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
     case Q4_1: q4_1Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     case Q5_0: q5_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     case Q5_1: q5_1Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q4_0_ROWS_OF_4: q4_0GroupRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q4_K_ROWS_OF_4: q4KGroupRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     default: break;
   }
   let r = rowStart;
-  if (type == Q4_0_ROWS_OF_4) {
-    // rowStart is a multiple of 4 (see the backend's shares): whole groups only.
-    const outStride = <usize>rows << 2;
-    for (; r + 4 <= rowEnd; r += 4) {
-      const wr = w + <usize>r * wStride;
-      const o = out + (<usize>r << 2);
-      if (nTokens == 1) q4_0Tile(wr, act, aStride, cols >> 5, 1, o, outStride);
-      else for (let t = 0; t < nTokens; t += 4) q4_0Tile(wr, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
-    }
-  }
   if (type == Q4_K || type == Q5_K) {
     const isQ5 = type == Q5_K;
-    const repacked = !isQ5 && (rows & 7) == 0;
     const outStride = <usize>rows << 2;
     for (; r < rowEnd; r++) {
       const wr = w + <usize>r * wStride;
       const o = out + (<usize>r << 2);
-      if (nTokens == 1) q4q5KTile(wr, act, aStride, cols >> 8, isQ5, repacked, 1, o, outStride);
-      else for (let t = 0; t < nTokens; t += 4) q4q5KTile(wr, act + <usize>t * aStride, aStride, cols >> 8, isQ5, repacked, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+      if (nTokens == 1) q4q5KTile(wr, act, aStride, cols >> 8, isQ5, 1, o, outStride);
+      else for (let t = 0; t < nTokens; t += 4) q4q5KTile(wr, act + <usize>t * aStride, aStride, cols >> 8, isQ5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
     }
   }
   for (; r < rowEnd; r++) {
