@@ -233,6 +233,34 @@ describe('WASM backend kernels', () => {
     expect(ropeTable(1, 0, params)).toEqual(new Float32Array([1, 0, 1, 0, 1, 0]));
   });
 
+  it.each([false, true])('rope gives the bits of ggml\'s contracted x0·cos − x1·sin and x0·sin + x1·cos, by vectors and the leftover pairs (neox: %s)', async (neox) => {
+    // 7 pairs: normal mode takes 3 vectors of 2 pairs and 1 pair alone, NeoX 1 vector of 4 pairs and 3 alone.
+    const params = { nHeads: 2, headDim: 16, ropeDims: 14, freqBase: 10000, freqScale: 1, neox };
+    const [nTokens, startPos] = [3, 40];
+    const x = randomFloats(nTokens * params.nHeads * params.headDim, 17, 4);
+    const b = buffer(x);
+    backend.rope(b, nTokens, startPos, params);
+    const got = await backend.read(b);
+    const table = ropeTable(nTokens, startPos, params);
+    // The first product fused: exact in f64, one rounding to f32 (no input here rounds twice).
+    const fused = (a: number, b: number, c: number) => Math.fround(a * b + c);
+    const expected = Float32Array.from(x);
+    const half = params.ropeDims / 2;
+    for (let t = 0; t < nTokens; t++) {
+      for (let h = 0; h < params.nHeads; h++) {
+        const base = (t * params.nHeads + h) * params.headDim;
+        for (let i = 0; i < half; i++) {
+          const [c, s] = [table[(t * half + i) * 2]!, table[(t * half + i) * 2 + 1]!];
+          const [i0, i1] = neox ? [base + i, base + i + half] : [base + 2 * i, base + 2 * i + 1];
+          const [x0, x1] = [x[i0]!, x[i1]!];
+          expected[i0] = fused(x0, c, -Math.fround(x1 * s));
+          expected[i1] = fused(x0, s, Math.fround(x1 * c));
+        }
+      }
+    }
+    expect(firstBitDifference(got, expected)).toBe(-1);
+  });
+
   // Head size 32: batches take the tiled path (four tokens at a time, short tiles too); 8: the general one.
   it.each([8, 32])('attention is causal softmax(q·k·scale)·v over the f16 cache, with grouped KV heads, across blocks of 64 positions (head size %i)', async (headDim) => {
     const [nHeads, nKvHeads, nCtx] = [4, 2, 150];

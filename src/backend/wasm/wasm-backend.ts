@@ -95,6 +95,8 @@ export class WasmBackend implements Backend {
   private scratchPtr = 0;
   private scratchBytes = 0;
   private disposed = false;
+  /** The last rope's table and what it was made for: the queries' and keys' ropes, and every layer's, share one. */
+  private lastRope: { table: Float32Array; nTokens: number; startPos: number; params: RopeParams } | null = null;
 
   private constructor(
     private readonly kernels: KernelExports,
@@ -245,7 +247,7 @@ export class WasmBackend implements Backend {
     const { nHeads, headDim, ropeDims } = params;
     if (ropeDims % 2 !== 0 || ropeDims > headDim) throw new BackendError(`rope: ${ropeDims} rotated dimensions do not fit a head of ${headDim}`);
     needLength(b, nTokens * nHeads * headDim, 'rope input');
-    const table = ropeTable(nTokens, startPos, params);
+    const table = this.ropeTableFor(nTokens, startPos, params);
     const ptr = this.scratch(table.byteLength);
     this.floats(ptr, table.length).set(table);
     this.kernels.rope(b.ptr, nTokens, nHeads, headDim, ropeDims, ptr, params.neox);
@@ -325,6 +327,16 @@ export class WasmBackend implements Backend {
   }
 
   /** A temporary region valid until the next op. */
+  private ropeTableFor(nTokens: number, startPos: number, params: RopeParams): Float32Array {
+    const last = this.lastRope;
+    const same = last !== null && last.nTokens === nTokens && last.startPos === startPos && last.params.ropeDims === params.ropeDims &&
+      last.params.freqBase === params.freqBase && last.params.freqScale === params.freqScale && last.params.freqFactors === params.freqFactors;
+    if (same) return last.table;
+    const table = ropeTable(nTokens, startPos, params);
+    this.lastRope = { table, nTokens, startPos, params };
+    return table;
+  }
+
   private scratch(bytes: number): number {
     if (bytes > this.scratchBytes) {
       this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);

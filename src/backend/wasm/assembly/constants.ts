@@ -63,6 +63,8 @@ export let EXP_MAX_POWER: v128 = f32x4.splat(192);
 export let F64_EXPONENT_BIAS: v128 = i32x4.splat(1023);
 export let ONES_F32: v128 = f32x4.splat(1);
 export let INFINITIES: v128 = f32x4.splat(Infinity);
+/** The sign bit of lanes 0 and 2: negates them by an xor (RoPE's −x1·sin). */
+export let EVEN_LANE_SIGNS: v128 = i32x4(0x80000000, 0, 0x80000000, 0);
 
 // Rounding f32 lanes to f16 precision (see roundToF16x4).
 export let F32_EXPONENT_BITS: v128 = i32x4.splat(0x7f800000);

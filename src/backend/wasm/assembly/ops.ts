@@ -4,7 +4,7 @@
 import { dotF16, dotF16Quarter } from './matmul';
 import {
   EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, ROUNDING_SHIFT,
-  F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
+  EVEN_LANE_SIGNS, F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
 } from './constants';
 import { roundRowF16 } from './activations';
 import { finishQuarter, finishQuarters, fmaF32, fmaF32x4, madd, roundToF16x4, sumF32x16 } from './simd';
@@ -136,11 +136,40 @@ export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
  */
 export function rope(x: usize, nTokens: i32, nHeads: i32, headDim: i32, ropeDims: i32, cosSin: usize, neox: bool): void {
   const half = ropeDims >> 1;
+  // Four values at a time: two pairs (normal), or four pairs (NeoX); the rest one pair at a time.
+  const vectorPairs = neox ? half & ~3 : half & ~1;
   for (let t = 0; t < nTokens; t++) {
     const table = cosSin + (<usize>(t * ropeDims) << 2);
     for (let h = 0; h < nHeads; h++) {
       const head = x + (<usize>((t * nHeads + h) * headDim) << 2);
-      for (let i = 0; i < half; i++) {
+      let i = 0;
+      if (neox) {
+        for (; i < vectorPairs; i += 4) {
+          const t0 = v128.load(table + (<usize>i << 3));
+          const t1 = v128.load(table + (<usize>i << 3), 16);
+          const c = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6);
+          const s = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7);
+          const p0 = head + (<usize>i << 2);
+          const p1 = head + (<usize>(i + half) << 2);
+          const x0 = v128.load(p0);
+          const x1 = v128.load(p1);
+          v128.store(p0, fmaF32x4(x0, c, f32x4.neg(f32x4.mul(x1, s))));
+          v128.store(p1, fmaF32x4(x0, s, f32x4.mul(x1, c)));
+        }
+      } else {
+        for (; i < vectorPairs; i += 2) {
+          // Lanes (x0, x1, x0', x1') and the table's (cos, sin, cos', sin'): x0·cos − x1·sin in the even
+          // lanes and x0·sin + x1·cos in the odd ones, each one multiply-add of x0 and the table.
+          const cs = v128.load(table + (<usize>i << 3));
+          const p = head + (<usize>i << 3);
+          const v = v128.load(p);
+          const x0 = v128.shuffle<f32>(v, v, 0, 0, 2, 2);
+          const x1 = v128.shuffle<f32>(v, v, 1, 1, 3, 3);
+          const x1Terms = f32x4.mul(x1, v128.shuffle<f32>(cs, cs, 1, 0, 3, 2));
+          v128.store(p, fmaF32x4(x0, cs, v128.xor(x1Terms, EVEN_LANE_SIGNS)));
+        }
+      }
+      for (; i < half; i++) {
         const c = load<f32>(table + (<usize>i << 3));
         const s = load<f32>(table + (<usize>i << 3) + 4);
         const p0 = head + (<usize>(neox ? i : i << 1) << 2);
