@@ -71,9 +71,12 @@ function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** The backend's product of `weight` with 3 tokens of random activations against float64 sums over the dequantized reference. */
+/**
+ * The backend's product of `weight` with 6 tokens of random activations (a tile of 4 tokens and one of 2) against
+ * float64 sums over the dequantized reference.
+ */
 async function expectMatmulMatches(backend: WasmBackend, weight: BackendWeight, reference: Float32Array): Promise<void> {
-  const nTokens = 3;
+  const nTokens = 6;
   const x = randomFloats(nTokens * weight.cols, 7, 2);
   const input = backend.createBuffer(x.length);
   backend.write(input, x);

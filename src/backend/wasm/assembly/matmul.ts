@@ -664,60 +664,103 @@ function q6Offsets(a: usize, scales: usize, first: i32): v128 {
 }
 
 /**
- * As ggml's AVX2 vec_dot_q6_K_q8_K: 8 integer lanes per block (lane m: products 4m…4m+3 of
- * each 32-value group, times the group's 16-value scale, less 32·Σa·scale of 16-value groups
- * 2m and 2m + 1), then d·lanes accumulated with fused multiply-adds and summed as hsum_float_8.
+ * One Q6_K row with up to four tokens' Q8_K activations (aStride bytes apart), each token as ggml's
+ * AVX2 vec_dot_q6_K_q8_K: 8 integer lanes per block (lane m: products 4m…4m+3 of each 32-value
+ * group, times the group's 16-value scale, less 32·Σa·scale of 16-value groups 2m and 2m + 1),
+ * then d·lanes accumulated with fused multiply-adds and summed as hsum_float_8. The codes of each
+ * 64 values are unpacked once for all the tokens; token i's result goes to out + i·outStride.
+ * Inlined, so that a constant `tokens` of 1 (decoding) compiles to the one-token loop alone.
  */
-function dotQ6_K(w: usize, a: usize, nb: i32): f32 {
-  let accLow = f32x4.splat(0);
-  let accHigh = f32x4.splat(0);
+@inline
+function q6KTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+  let low0 = f32x4.splat(0), low1 = f32x4.splat(0), low2 = f32x4.splat(0), low3 = f32x4.splat(0);
+  let high0 = f32x4.splat(0), high1 = f32x4.splat(0), high2 = f32x4.splat(0), high3 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    let sumLo = ZERO;
-    let sumHi = ZERO;
+    // Per token: part 0 of each 32-value group (its values 0–15, the even scales) makes lanes 0–3, part 1 (16–31, odd) lanes 4–7.
+    let part0Sum0 = ZERO, part0Sum1 = ZERO, part0Sum2 = ZERO, part0Sum3 = ZERO;
+    let part1Sum0 = ZERO, part1Sum1 = ZERO, part1Sum2 = ZERO, part1Sum3 = ZERO;
     const scales = w + 192;
-    for (let half = 0; half < 2; half++) {
-      // The 8 scales of this half as 16-bit lanes; part 0 of each 32-value group takes the even ones, part 1 the odd.
-      const sc = i16x8.extend_low_i8x16_s(v128.load64_zero(scales + (<usize>half << 3)));
-      const ql = w + (<usize>half << 6);
-      const qh = w + 128 + (<usize>half << 5);
-      const ah = a + (<usize>half << 7);
-      sumLo = i32x4.add(sumLo, q6Quarter(ql, qh, ah,
-        v128.shuffle<i16>(sc, sc, 0, 0, 0, 0, 0, 0, 0, 0), v128.shuffle<i16>(sc, sc, 2, 2, 2, 2, 2, 2, 2, 2),
-        v128.shuffle<i16>(sc, sc, 4, 4, 4, 4, 4, 4, 4, 4), v128.shuffle<i16>(sc, sc, 6, 6, 6, 6, 6, 6, 6, 6)));
-      sumHi = i32x4.add(sumHi, q6Quarter(ql + 16, qh + 16, ah + 16,
-        v128.shuffle<i16>(sc, sc, 1, 1, 1, 1, 1, 1, 1, 1), v128.shuffle<i16>(sc, sc, 3, 3, 3, 3, 3, 3, 3, 3),
-        v128.shuffle<i16>(sc, sc, 5, 5, 5, 5, 5, 5, 5, 5), v128.shuffle<i16>(sc, sc, 7, 7, 7, 7, 7, 7, 7, 7)));
+    for (let half: usize = 0; half < 2; half++) {
+      const sc = i16x8.extend_low_i8x16_s(v128.load64_zero(scales + (half << 3)));
+      const ql = w + (half << 6);
+      const qh = w + 128 + (half << 5);
+      const ah = a + (half << 7);
+      let s0 = v128.shuffle<i16>(sc, sc, 0, 0, 0, 0, 0, 0, 0, 0);
+      let s1 = v128.shuffle<i16>(sc, sc, 2, 2, 2, 2, 2, 2, 2, 2);
+      let s2 = v128.shuffle<i16>(sc, sc, 4, 4, 4, 4, 4, 4, 4, 4);
+      let s3 = v128.shuffle<i16>(sc, sc, 6, 6, 6, 6, 6, 6, 6, 6);
+      let w0 = q6Codes(ql, qh, 0);
+      let w1 = q6Codes(ql, qh, 1);
+      let w2 = q6Codes(ql, qh, 2);
+      let w3 = q6Codes(ql, qh, 3);
+      part0Sum0 = i32x4.add(part0Sum0, q6Products(ah, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 1) part0Sum1 = i32x4.add(part0Sum1, q6Products(ah + aStride, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 2) part0Sum2 = i32x4.add(part0Sum2, q6Products(ah + aStride * 2, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 3) part0Sum3 = i32x4.add(part0Sum3, q6Products(ah + aStride * 3, w0, w1, w2, w3, s0, s1, s2, s3));
+      s0 = v128.shuffle<i16>(sc, sc, 1, 1, 1, 1, 1, 1, 1, 1);
+      s1 = v128.shuffle<i16>(sc, sc, 3, 3, 3, 3, 3, 3, 3, 3);
+      s2 = v128.shuffle<i16>(sc, sc, 5, 5, 5, 5, 5, 5, 5, 5);
+      s3 = v128.shuffle<i16>(sc, sc, 7, 7, 7, 7, 7, 7, 7, 7);
+      w0 = q6Codes(ql + 16, qh + 16, 0);
+      w1 = q6Codes(ql + 16, qh + 16, 1);
+      w2 = q6Codes(ql + 16, qh + 16, 2);
+      w3 = q6Codes(ql + 16, qh + 16, 3);
+      part1Sum0 = i32x4.add(part1Sum0, q6Products(ah + 16, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 1) part1Sum1 = i32x4.add(part1Sum1, q6Products(ah + aStride + 16, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 2) part1Sum2 = i32x4.add(part1Sum2, q6Products(ah + aStride * 2 + 16, w0, w1, w2, w3, s0, s1, s2, s3));
+      if (tokens > 3) part1Sum3 = i32x4.add(part1Sum3, q6Products(ah + aStride * 3 + 16, w0, w1, w2, w3, s0, s1, s2, s3));
     }
-    sumLo = i32x4.sub(sumLo, q6Offsets(a, scales, 0));
-    sumHi = i32x4.sub(sumHi, q6Offsets(a, scales, 8));
-    const d = f32x4.splat(load<f32>(a + Q8K_SCALE) * f16ToF32(load<u16>(w, 208)));
-    accLow = fmaLanes(accLow, sumLo, d);
-    accHigh = fmaLanes(accHigh, sumHi, d);
+    const dw = f16ToF32(load<u16>(w, 208));
+    low0 = q6Accumulate(low0, part0Sum0, a, scales, 0, dw);
+    high0 = q6Accumulate(high0, part1Sum0, a, scales, 8, dw);
+    if (tokens > 1) {
+      low1 = q6Accumulate(low1, part0Sum1, a + aStride, scales, 0, dw);
+      high1 = q6Accumulate(high1, part1Sum1, a + aStride, scales, 8, dw);
+    }
+    if (tokens > 2) {
+      low2 = q6Accumulate(low2, part0Sum2, a + aStride * 2, scales, 0, dw);
+      high2 = q6Accumulate(high2, part1Sum2, a + aStride * 2, scales, 8, dw);
+    }
+    if (tokens > 3) {
+      low3 = q6Accumulate(low3, part0Sum3, a + aStride * 3, scales, 0, dw);
+      high3 = q6Accumulate(high3, part1Sum3, a + aStride * 3, scales, 8, dw);
+    }
     w += 210;
     a += Q8K_BLOCK_BYTES;
   }
-  return sumF32x8(accLow, accHigh);
+  store<f32>(out, sumF32x8(low0, high0));
+  if (tokens > 1) store<f32>(out + outStride, sumF32x8(low1, high1));
+  if (tokens > 2) store<f32>(out + outStride * 2, sumF32x8(low2, high2));
+  if (tokens > 3) store<f32>(out + outStride * 3, sumF32x8(low3, high3));
 }
 
 /**
- * 16 values of each of the four 32-value groups that share these ql (at ql and ql + 32) and qh
- * bytes, as unsigned 6-bit weights, dotted with the activations at a, a + 32, a + 64 and a + 96,
- * times the groups' scales (splat in s0…s3). 16-bit shifts move the bits: the masks drop what
+ * Group k's 16 values (of the four 32-value groups that share these ql bytes, at ql and ql + 32,
+ * and qh bytes) as unsigned 6-bit weights. 16-bit shifts move the bits: the masks drop what
  * crosses from the neighbouring byte.
  */
 @inline
-function q6Quarter(ql: usize, qh: usize, a: usize, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
-  const low = v128.load(ql);
-  const low32 = v128.load(ql, 32);
+function q6Codes(ql: usize, qh: usize, k: i32): v128 {
+  const low = v128.load(ql + (k & 1 ? 32 : 0));
   const high = v128.load(qh);
-  const w0 = v128.or(v128.and(low, LOW_NIBBLES), v128.and(i16x8.shl(high, 4), BITS_4_5));
-  const w1 = v128.or(v128.and(low32, LOW_NIBBLES), v128.and(i16x8.shl(high, 2), BITS_4_5));
-  const w2 = v128.or(v128.and(i16x8.shr_u(low, 4), LOW_NIBBLES), v128.and(high, BITS_4_5));
-  const w3 = v128.or(v128.and(i16x8.shr_u(low32, 4), LOW_NIBBLES), v128.and(i16x8.shr_u(high, 2), BITS_4_5));
-  let s = dotQuadsScaled(v128.load(a), w0, s0);
-  s = i32x4.add(s, dotQuadsScaled(v128.load(a, 32), w1, s1));
-  s = i32x4.add(s, dotQuadsScaled(v128.load(a, 64), w2, s2));
-  return i32x4.add(s, dotQuadsScaled(v128.load(a, 96), w3, s3));
+  const lowBits = k < 2 ? v128.and(low, LOW_NIBBLES) : highNibbles(low);
+  const highBits = k == 0 ? i16x8.shl(high, 4) : k == 1 ? i16x8.shl(high, 2) : k == 2 ? high : i16x8.shr_u(high, 2);
+  return v128.or(lowBits, v128.and(highBits, BITS_4_5));
+}
+
+/** acc + d·(the part's integer lanes less its offsets, see q6Offsets from group `first`), d = d_w·d_a. */
+@inline
+function q6Accumulate(acc: v128, sums: v128, a: usize, scales: usize, first: i32, dw: f32): v128 {
+  return fmaLanes(acc, i32x4.sub(sums, q6Offsets(a, scales, first)), f32x4.splat(load<f32>(a + Q8K_SCALE) * dw));
+}
+
+/** The four groups' unsigned 6-bit weights w0…w3 dotted with the activations at a, a + 32, a + 64 and a + 96, times their scales s0…s3. */
+@inline
+function q6Products(a: usize, w0: v128, w1: v128, w2: v128, w3: v128, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  return i32x4.add(
+    i32x4.add(dotQuadsScaled(v128.load(a), w0, s0), dotQuadsScaled(v128.load(a, 32), w1, s1)),
+    i32x4.add(dotQuadsScaled(v128.load(a, 64), w2, s2), dotQuadsScaled(v128.load(a, 96), w3, s3)),
+  );
 }
 
 // ---- float weights × f32 activations (already rounded to the weight's precision) ----
@@ -856,9 +899,41 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
     case BF16: return dotBf16(w, a, cols);
     case Q2_K: return dotQ2_K(w, a, cols >> 8, (rows & 7) == 0);
     case Q3_K: return dotQ3_K(w, a, cols >> 8);
-    case Q6_K: return dotQ6_K(w, a, cols >> 8);
     default: return NaN;
   }
+}
+
+/**
+ * Q4_K, Q5_K or Q6_K rows [rowStart, rowEnd) in their GGUF layout with all the tokens, four at a
+ * time (see q4q5KTile and q6KTile; inlined for each constant `type`).
+ */
+@inline
+function kQuantRows(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const wStride = <usize>rowBytes(type, cols);
+  const aStride = <usize>activationRowBytes(type, cols);
+  const outStride = <usize>rows << 2;
+  for (let r = rowStart; r < rowEnd; r++) {
+    const wr = w + <usize>r * wStride;
+    const o = out + (<usize>r << 2);
+    if (nTokens == 1) kQuantTile(type, wr, act, aStride, cols >> 8, 1, o, outStride);
+    else for (let t = 0; t < nTokens; t += 4) kQuantTile(type, wr, act + <usize>t * aStride, aStride, cols >> 8, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+  }
+}
+
+@inline
+function kQuantTile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
+  if (type == Q6_K) q6KTile(w, a, aStride, nb, tokens, out, outStride);
+  else q4q5KTile(w, a, aStride, nb, type == Q5_K, tokens, out, outStride);
+}
+
+function q4KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  kQuantRows(Q4_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q5KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  kQuantRows(Q5_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q6KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  kQuantRows(Q6_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 
 /**
@@ -876,20 +951,12 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
     case Q5_1: q5_1Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     case Q4_0_ROWS_OF_4: q4_0GroupRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     case Q4_K_ROWS_OF_4: q4KGroupRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q4_K: q4KRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q5_K: q5KRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
+    case Q6_K: q6KRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     default: break;
   }
-  let r = rowStart;
-  if (type == Q4_K || type == Q5_K) {
-    const isQ5 = type == Q5_K;
-    const outStride = <usize>rows << 2;
-    for (; r < rowEnd; r++) {
-      const wr = w + <usize>r * wStride;
-      const o = out + (<usize>r << 2);
-      if (nTokens == 1) q4q5KTile(wr, act, aStride, cols >> 8, isQ5, 1, o, outStride);
-      else for (let t = 0; t < nTokens; t += 4) q4q5KTile(wr, act + <usize>t * aStride, aStride, cols >> 8, isQ5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
-    }
-  }
-  for (; r < rowEnd; r++) {
+  for (let r = rowStart; r < rowEnd; r++) {
     const wr = w + <usize>r * wStride;
     for (let t = 0; t < nTokens; t++) {
       store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), dotRow(type, wr, act + <usize>t * aStride, cols, rows));
