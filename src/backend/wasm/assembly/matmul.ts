@@ -281,70 +281,6 @@ function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tok
   if (tokens > 3) store<f32>(out + outStride * 3, hasMin ? sumF32x8(low3, high3) + mins3 : sumF32x8(low3, high3));
 }
 
-/** block32Tile over rows [rowStart, rowEnd) and all the tokens, four at a time (inlined for each constant `type`). */
-@inline
-function block32Rows(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  const wStride = <usize>rowBytes(type, cols);
-  const aStride = <usize>activationRowBytes(type, cols);
-  const outStride = <usize>rows << 2;
-  for (let r = rowStart; r < rowEnd; r++) {
-    const wr = w + <usize>r * wStride;
-    const o = out + (<usize>r << 2);
-    if (nTokens == 1) block32Tile(type, wr, act, aStride, cols >> 5, 1, o, outStride);
-    else for (let t = 0; t < nTokens; t += 4) block32Tile(type, wr, act + <usize>t * aStride, aStride, cols >> 5, min(4, nTokens - t), o + <usize>t * outStride, outStride);
-  }
-}
-
-// One function per 32-element block type, each with its own inlined copy of block32Rows.
-function q8_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  block32Rows(Q8_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-function q4_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  block32Rows(Q4_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-function q4_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  block32Rows(Q4_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-function q5_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  block32Rows(Q5_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-function q5_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  block32Rows(Q5_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-
-// ---- groups of 4 rows (Q4_0_ROWS_OF_4, Q4_K_ROWS_OF_4) ----
-
-/**
- * The layout's tile (4 rows × up to 4 tokens) over the groups of rows in [rowStart, rowEnd) and
- * all the tokens; rowStart is a multiple of 4 (see the backend's shares). Inlined for each
- * constant `layout`, and a constant `tokens` of 1 when decoding.
- */
-@inline
-function groupRows(layout: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  const wStride = <usize>rowBytes(layout, cols);
-  const aStride = <usize>activationRowBytes(layout, cols);
-  const outStride = <usize>rows << 2;
-  for (let r = rowStart; r + 4 <= rowEnd; r += 4) {
-    const wr = w + <usize>r * wStride;
-    const o = out + (<usize>r << 2);
-    if (nTokens == 1) groupTile(layout, wr, act, aStride, cols, 1, o, outStride);
-    else for (let t = 0; t < nTokens; t += 4) groupTile(layout, wr, act + <usize>t * aStride, aStride, cols, min(4, nTokens - t), o + <usize>t * outStride, outStride);
-  }
-}
-
-@inline
-function groupTile(layout: i32, w: usize, a: usize, aStride: usize, cols: i32, tokens: i32, out: usize, outStride: usize): void {
-  if (layout == Q4_0_ROWS_OF_4) q4_0Tile(w, a, aStride, cols >> 5, tokens, out, outStride);
-  else q4KGroupTile(w, a, aStride, cols >> 8, tokens, out, outStride);
-}
-
-function q4_0GroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  groupRows(Q4_0_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-function q4KGroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  groupRows(Q4_K_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
-}
-
 // ---- 256-element K-quant blocks × Q8_K activations ----
 // Activation block: see Q8K_BLOCK_BYTES.
 
@@ -903,37 +839,67 @@ function dotRow(type: i32, w: usize, a: usize, cols: i32, rows: i32): f32 {
   }
 }
 
+// ---- every tiled type: its tiles over the rows and tokens ----
+
 /**
- * Q4_K, Q5_K or Q6_K rows [rowStart, rowEnd) in their GGUF layout with all the tokens, four at a
- * time (see q4q5KTile and q6KTile; inlined for each constant `type`).
+ * The tiles of a weight `type` or grouped layout over rows [rowStart, rowEnd) (whole groups of 4
+ * for the grouped layouts: see the backend's shares) and all the tokens, four at a time. Inlined
+ * for each constant `type` (one function per type below), and a constant `tokens` of 1 when
+ * decoding.
  */
 @inline
-function kQuantRows(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+function tiledRows(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const rowStep = type == Q4_0_ROWS_OF_4 || type == Q4_K_ROWS_OF_4 ? 4 : 1;
   const wStride = <usize>rowBytes(type, cols);
   const aStride = <usize>activationRowBytes(type, cols);
   const outStride = <usize>rows << 2;
-  for (let r = rowStart; r < rowEnd; r++) {
+  for (let r = rowStart; r + rowStep <= rowEnd; r += rowStep) {
     const wr = w + <usize>r * wStride;
     const o = out + (<usize>r << 2);
-    if (nTokens == 1) kQuantTile(type, wr, act, aStride, cols >> 8, 1, o, outStride);
-    else for (let t = 0; t < nTokens; t += 4) kQuantTile(type, wr, act + <usize>t * aStride, aStride, cols >> 8, min(4, nTokens - t), o + <usize>t * outStride, outStride);
+    if (nTokens == 1) tile(type, wr, act, aStride, cols, 1, o, outStride);
+    else for (let t = 0; t < nTokens; t += 4) tile(type, wr, act + <usize>t * aStride, aStride, cols, min(4, nTokens - t), o + <usize>t * outStride, outStride);
   }
 }
 
+/** One tile: a row (or a group of 4 rows) with up to four tokens' activations. */
 @inline
-function kQuantTile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
-  if (type == Q6_K) q6KTile(w, a, aStride, nb, tokens, out, outStride);
-  else q4q5KTile(w, a, aStride, nb, type == Q5_K, tokens, out, outStride);
+function tile(type: i32, w: usize, a: usize, aStride: usize, cols: i32, tokens: i32, out: usize, outStride: usize): void {
+  if (type == Q4_0_ROWS_OF_4) q4_0Tile(w, a, aStride, cols >> 5, tokens, out, outStride);
+  else if (type == Q4_K_ROWS_OF_4) q4KGroupTile(w, a, aStride, cols >> 8, tokens, out, outStride);
+  else if (type == Q6_K) q6KTile(w, a, aStride, cols >> 8, tokens, out, outStride);
+  else if (type == Q4_K || type == Q5_K) q4q5KTile(w, a, aStride, cols >> 8, type == Q5_K, tokens, out, outStride);
+  else block32Tile(type, w, a, aStride, cols >> 5, tokens, out, outStride);
 }
 
+function q8_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q8_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q4_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q4_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q5_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q5_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q5_1Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q5_1, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4_0GroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q4_0_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
+function q4KGroupRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  tiledRows(Q4_K_ROWS_OF_4, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+}
 function q4KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  kQuantRows(Q4_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+  tiledRows(Q4_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 function q5KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  kQuantRows(Q5_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+  tiledRows(Q5_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 function q6KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  kQuantRows(Q6_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
+  tiledRows(Q6_K, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
 
 /**
