@@ -108,15 +108,16 @@ describe('WASM backend kernels', () => {
   });
 
   describe.each(TYPES)('%s weights', (typeName) => {
-    const loaded: { name: string; weight: BackendWeight; reference: Float32Array }[] = [];
+    const loaded: { name: string; weight: BackendWeight; reference: Float32Array; bytes: Uint8Array }[] = [];
     beforeAll(async () => {
       const blob = await openAsBlob(`${QUANT}/pure/random-llama-256x4-${typeName}.gguf`);
       const file = await readGguf(blob);
       for (const name of TENSORS) {
         const info = file.tensors.find((t) => t.name === name)!;
-        const weight = backend.uploadWeight({ name, type: info.type, shape: info.shape }, await readTensorBytes(blob, info));
+        const bytes = await readTensorBytes(blob, info);
+        const weight = backend.uploadWeight({ name, type: info.type, shape: info.shape }, bytes);
         const reference = new Float32Array((await readFile(`${QUANT}/dequant/${typeName}/${name}.f32`)).buffer.slice(0));
-        loaded.push({ name, weight, reference });
+        loaded.push({ name, weight, reference, bytes });
       }
     });
 
@@ -128,9 +129,13 @@ describe('WASM backend kernels', () => {
       }
     });
 
-    it('multiplies by activations rounded as llama.cpp rounds them', async () => {
-      const { weight, reference } = loaded[0]!;
+    it('multiplies by activations rounded as llama.cpp rounds them, in the layout of a multiple of 8 rows and in GGUF rows', async () => {
+      const { weight, reference, bytes } = loaded[0]!;
       await expectMatmulMatches(backend, weight, reference);
+      // 12 rows, not a multiple of 8: Q4_0 and Q4_K keep their GGUF rows.
+      const rows = 12;
+      const cut = backend.uploadWeight({ name: 'cut', type: weight.info.type, shape: [weight.cols, rows] }, bytes.subarray(0, (bytes.length / weight.rows) * rows));
+      await expectMatmulMatches(backend, cut, reference.subarray(0, weight.cols * rows));
     });
   });
 
@@ -345,7 +350,7 @@ describe('WASM backend kernels', () => {
     }
   });
 
-  it('quantizes activation rows to Q8 and Q8_K blocks as ggml does: ties to even, the first value of the largest magnitude, zero blocks', async () => {
+  it('quantizes activation rows to Q8 and Q8_K blocks as ggml does (with their sums): ties to even, the first value of the largest magnitude, zero blocks', async () => {
     const { module } = await loadKernelModule(false);
     const memory = createKernelMemory(false, 1 << 20);
     const kernels = await instantiateKernels(module, memory);
@@ -368,10 +373,12 @@ describe('WASM backend kernels', () => {
       const id = amax === 0 ? 0 : Math.fround(127 / amax);
       const q = Array.from(block, (v) => roundEven(Math.fround(v * id)) + 0);
       const sum = q.reduce((a, v) => a + v, 0);
-      const at = out + 48 * b;
+      const at = out + 80 * b;
       expect(Array.from(new Int8Array(memory.buffer, at, 32))).toEqual(q);
       expect(new Float32Array(memory.buffer, at + 32, 2)).toEqual(new Float32Array([roundF16(d), roundF16(Math.fround(d * sum))]));
       expect(new Int32Array(memory.buffer, at + 40, 1)[0]).toBe(8 * sum);
+      const quadSums = Array.from({ length: 8 }, (_, i) => 16 * (q[4 * i]! + q[4 * i + 1]! + q[4 * i + 2]! + q[4 * i + 3]!));
+      expect(Array.from(new Int32Array(memory.buffer, at + 48, 8))).toEqual(quadSums);
     }
 
     // A NaN makes its block's scale NaN, as the scalar max does.

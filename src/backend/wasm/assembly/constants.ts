@@ -19,8 +19,8 @@ export let LOW_6_BITS: v128 = i8x16.splat(0x3f);
 export let LOW_2_BITS: v128 = i8x16.splat(3);
 /** Each byte's bit 2 (4). */
 export let BIT_2: v128 = i8x16.splat(4);
-/** 8 in each byte: the offset of Q4_0's codes. */
-export let EIGHTS: v128 = i8x16.splat(8);
+/** 1 in each byte: sums of 4 bytes by a byte dot product. */
+export let ONES_I8: v128 = i8x16.splat(1);
 /** 1 in each 16-bit lane: pairwise sums by a 16-bit multiply-add. */
 export let ONES_I16: v128 = i16x8.splat(1);
 /** Byte lanes of 8 consecutive bits of a 32-bit mask: lane i tests bit i of its byte. */

@@ -3,8 +3,8 @@
 // prepared by activations.ts. Each dot product keeps integer sums exact within
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
-import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES } from './activations';
-import { BIT_2, BIT_4, BITS_4_5, EIGHTS, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
+import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES, Q8_QUAD_SUMS } from './activations';
+import { BIT_2, BIT_4, BITS_4_5, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
 import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pairSums, pickBytes, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
@@ -65,12 +65,21 @@ function fmaLanes(acc: v128, sums: v128, d: v128): v128 {
 }
 
 /**
- * acc + d·(quad sums of 16 weights with their Q8 activations at a): signed weights (−127..127),
- * or `unsigned` ones in 0..127.
+ * acc + d·(quad sums of 16 weights, elements 16·half… of the block, with the Q8 activation block at
+ * a): Q8_0's signed weights; the other types' stored codes (unsigned), less the codes' offset times
+ * the activations' quad sums for the types that store one (Q4_0: 8, Q5_0: 16), which saves the
+ * sign handling that a signed byte dot product costs.
  */
 @inline
-function addProducts(acc: v128, a: usize, weights: v128, d: v128, unsigned: bool): v128 {
-  return fmaLanes(acc, unsigned ? dotQuadsUnsigned(v128.load(a), weights) : dotQuadsSigned(v128.load(a), weights), d);
+function addProducts(type: i32, acc: v128, a: usize, half: usize, weights: v128, d: v128): v128 {
+  const act = v128.load(a + (half << 4));
+  if (type == Q8_0) return fmaLanes(acc, dotQuadsSigned(act, weights), d);
+  let sums = dotQuadsUnsigned(act, weights);
+  if (type == Q4_0 || type == Q5_0) {
+    const sixteenTimesQuads = v128.load(a + Q8_QUAD_SUMS + (half << 4));
+    sums = i32x4.sub(sums, type == Q4_0 ? i32x4.shr_s(sixteenTimesQuads, 1) : sixteenTimesQuads);
+  }
+  return fmaLanes(acc, sums, d);
 }
 
 /**
@@ -216,8 +225,6 @@ function q4_0Accumulate(
 function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, out: usize, outStride: usize): void {
   const hasMin = type == Q4_1 || type == Q5_1;
   const hasHigh = type == Q5_0 || type == Q5_1;
-  // Weights without a min are signed; with one, unsigned codes.
-  const unsigned = hasMin;
   const blockBytes: usize = type == Q8_0 ? 34 : type == Q4_0 ? 18 : type == Q4_1 ? 20 : type == Q5_0 ? 22 : 24;
   const codesAt: usize = (hasMin ? 4 : 2) + (hasHigh ? 4 : 0);
   let low0 = f32x4.splat(0), low1 = f32x4.splat(0), low2 = f32x4.splat(0), low3 = f32x4.splat(0);
@@ -238,37 +245,32 @@ function block32Tile(type: i32, w: usize, a: usize, aStride: usize, nb: i32, tok
         lo = v128.or(lo, highBitsTimes16(fifthBits, 0));
         hi = v128.or(hi, highBitsTimes16(fifthBits, 16));
       }
-      if (!hasMin) {
-        const offset = hasHigh ? BIT_4 : EIGHTS;
-        lo = i8x16.sub(lo, offset);
-        hi = i8x16.sub(hi, offset);
-      }
     }
     const dw = f16ToF32(load<u16>(w));
     const mw: f32 = hasMin ? f16ToF32(load<u16>(w, 2)) : 0;
     const d0 = f32x4.splat(dw * load<f32>(a, 32));
-    low0 = addProducts(low0, a, lo, d0, unsigned);
-    high0 = addProducts(high0, a + 16, hi, d0, unsigned);
+    low0 = addProducts(type, low0, a, 0, lo, d0);
+    high0 = addProducts(type, high0, a, 1, hi, d0);
     if (hasMin) mins0 = fmaF32(mw, load<f32>(a, 36), mins0);
     if (tokens > 1) {
       const at = a + aStride;
       const d1 = f32x4.splat(dw * load<f32>(at, 32));
-      low1 = addProducts(low1, at, lo, d1, unsigned);
-      high1 = addProducts(high1, at + 16, hi, d1, unsigned);
+      low1 = addProducts(type, low1, at, 0, lo, d1);
+      high1 = addProducts(type, high1, at, 1, hi, d1);
       if (hasMin) mins1 = fmaF32(mw, load<f32>(at, 36), mins1);
     }
     if (tokens > 2) {
       const at = a + aStride * 2;
       const d2 = f32x4.splat(dw * load<f32>(at, 32));
-      low2 = addProducts(low2, at, lo, d2, unsigned);
-      high2 = addProducts(high2, at + 16, hi, d2, unsigned);
+      low2 = addProducts(type, low2, at, 0, lo, d2);
+      high2 = addProducts(type, high2, at, 1, hi, d2);
       if (hasMin) mins2 = fmaF32(mw, load<f32>(at, 36), mins2);
     }
     if (tokens > 3) {
       const at = a + aStride * 3;
       const d3 = f32x4.splat(dw * load<f32>(at, 32));
-      low3 = addProducts(low3, at, lo, d3, unsigned);
-      high3 = addProducts(high3, at + 16, hi, d3, unsigned);
+      low3 = addProducts(type, low3, at, 0, lo, d3);
+      high3 = addProducts(type, high3, at, 1, hi, d3);
       if (hasMin) mins3 = fmaF32(mw, load<f32>(at, 36), mins3);
     }
     w += blockBytes;
