@@ -15,8 +15,9 @@ export interface KernelExports {
   roundRowF16(x: number, out: number, n: number): void;
   roundRowBf16(x: number, out: number, n: number): void;
   matmul(type: number, w: number, rows: number, cols: number, act: number, nTokens: number, out: number, rowStart: number, rowEnd: number): void;
-  /** Interleaves Q4_0 rows (a multiple of 4) in groups of 4 in place; returns the layout id to pass instead of Q4_0's type. */
+  /** The layout id the backend keeps a weight of this type and row count in: the type's own, or a group-of-4-rows layout (Q4_0, Q4_K). */
   weightLayout(type: number, rows: number): number;
+  /** Writes GGUF rows at src into a group-of-4-rows layout at dst (src may lie at the end of dst's bytes); scratch: 4 source rows. */
   repack(layout: number, dst: number, src: number, rows: number, cols: number, scratch: number): void;
   rowBytes(type: number, cols: number): number;
   activationRowBytes(type: number, cols: number): number;

@@ -23,7 +23,7 @@ export function runShare(kernels: KernelExports, args: Float64Array, index: numb
   const op = args[0];
   if (op === OP_MATMUL) {
     const [type, w, rows, cols, act, nTokens, out] = args.subarray(1, 8);
-    // Whole groups of 4 rows, as the repacked Q4_0 layout keeps them.
+    // Whole groups of 4 rows, as the grouped Q4_0 and Q4_K layouts keep them.
     const [start, end] = shareOf(rows!, index, count, 4);
     if (start < end) kernels.matmul(type!, w!, rows!, cols!, act!, nTokens!, out!, start, end);
   } else if (op === OP_ATTENTION) {

@@ -44,7 +44,7 @@ class WasmWeight implements BackendWeight {
     readonly cols: number,
     readonly rows: number,
     readonly ptr: number,
-    /** The layout id the kernels read it by: its GGML type id, or the repacked Q4_0's. */
+    /** The layout id the kernels read it by: its GGML type id, or a grouped layout's (see the kernels' weightLayout). */
     readonly layout: number,
   ) {}
 }
@@ -326,7 +326,7 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
-  /** A temporary region valid until the next op. */
+  /** The cos/sin table of a rope, made again only when its positions or frequencies change. */
   private ropeTableFor(nTokens: number, startPos: number, params: RopeParams): Float32Array {
     const last = this.lastRope;
     const same = last !== null && last.nTokens === nTokens && last.startPos === startPos && last.params.ropeDims === params.ropeDims &&
@@ -337,6 +337,7 @@ export class WasmBackend implements Backend {
     return table;
   }
 
+  /** A temporary region valid until the next op. */
   private scratch(bytes: number): number {
     if (bytes > this.scratchBytes) {
       this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);

@@ -91,6 +91,9 @@ class GpuBuffer implements BackendBuffer {
   ) {}
 }
 
+/** Bytes of the keys, or of the values, of a KV cache: a row of kvDim values per position and layer. */
+const cacheHalfBytes = (nLayers: number, nCtx: number, kvDim: number) => nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
+
 class GpuKvCache implements BackendKvCache {
   constructor(
     readonly nLayers: number,
@@ -324,13 +327,12 @@ export class WebGpuBackend implements Backend {
     checkCount('layer count', nLayers);
     checkCount('context length', nCtx);
     checkCount('KV width', kvDim);
-    const bytes = this.kvCacheBytes(nLayers, nCtx, kvDim) / 2;
+    const bytes = cacheHalfBytes(nLayers, nCtx, kvDim);
     return new GpuKvCache(nLayers, nCtx, kvDim, this.storageBuffer('keys', bytes), this.storageBuffer('values', bytes));
   }
 
-  /** Keys and values alike: a row of kvDim values per position and layer. */
   kvCacheBytes(nLayers: number, nCtx: number, kvDim: number): number {
-    return 2 * nLayers * nCtx * kvDim * KV_BYTES_PER_VALUE;
+    return 2 * cacheHalfBytes(nLayers, nCtx, kvDim);
   }
 
   embed(weight: BackendWeight, tokens: ArrayLike<number>, out: BackendBuffer): void {

@@ -7,14 +7,15 @@
 // These are internal layouts, not GGUF's: scales are f32 and sums precomputed.
 
 import { ONES_I8, ROUNDING_SHIFT } from './constants';
-import { dotQuadsUnsigned, f32ToBf16, f32ToF16, roundToF16, roundToF16x4, sumI32x4 } from './simd';
+import { dotQuadsUnsigned, f32ToBf16, roundToF16, roundToF16x4, sumI32x4 } from './simd';
 
 /**
  * Q8 block of 32: qs[32] at 0, d (f16-rounded) at 32, s = f16(d·Σqs) at 36, 8·Σqs (i32, what
- * Q4_0's offsets of −8 take off a row of 4) at 40, and 16 × the sum of each 4 qs (i32[8], for the
- * codes stored with an offset: see addProducts) at Q8_QUAD_SUMS.
+ * Q4_0's offsets of −8 take off each row of a group of 4) at Q8_SUM_TIMES_8, 4 bytes unused, and 16 ×
+ * the sum of each 4 qs (i32[8], for the codes stored with an offset: see addProducts) at Q8_QUAD_SUMS.
  */
 export const Q8_BLOCK_BYTES: i32 = 80;
+export const Q8_SUM_TIMES_8: i32 = 40;
 export const Q8_QUAD_SUMS: i32 = 48;
 /** Q8_K block of 256: qs[256] at 0, the sums of each 16 (i16[16], within ±16·127) at Q8K_SUMS, d at Q8K_SCALE. */
 export const Q8K_BLOCK_BYTES: i32 = 304;
@@ -41,7 +42,7 @@ export function quantizeRowQ8(x: usize, out: usize, n: i32): void {
     // d and d·Σ through f16 together.
     const rounded = roundToF16x4(f32x4.replace_lane(f32x4.splat(d), 1, d * <f32>sum));
     v128.store64_lane(out + 32, rounded, 0);
-    store<i32>(out + 40, sum << 3);
+    store<i32>(out + Q8_SUM_TIMES_8, sum << 3);
     v128.store(out + Q8_QUAD_SUMS, i32x4.shl(dotQuadsUnsigned(v128.load(out), ONES_I8), 4));
     v128.store(out + Q8_QUAD_SUMS, i32x4.shl(dotQuadsUnsigned(v128.load(out, 16), ONES_I8), 4), 16);
     x += 128;

@@ -2,8 +2,8 @@
 // Plain scalar code: it runs once per token, not per weight per token.
 
 import {
-  BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_0_GROUP_BLOCK_BYTES, Q4_0_ROWS_OF_4, Q4_1, Q4_K, Q4_K_ROWS_OF_4, Q4K_GROUP_BLOCK_BYTES, Q4K_GROUP_CODES,
-  Q4K_GROUP_DMIN, Q4K_GROUP_MINS, Q4K_GROUP_SCALES, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes,
+  BF16, F16, F32, Q2_K, Q3_K, Q4_0, Q4_0_GROUP_BLOCK_BYTES, Q4_0_ROWS_OF_4, Q4_1, Q4_K, Q4_K_ROWS_OF_4, Q4_K_GROUP_BLOCK_BYTES, Q4_K_GROUP_CODES,
+  Q4_K_GROUP_DMIN, Q4_K_GROUP_MINS, Q4_K_GROUP_SCALES, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, rowBytes,
 } from './matmul';
 import { f16ToF32 } from './simd';
 
@@ -134,15 +134,15 @@ export function dequantizeRow(type: i32, w: usize, cols: i32, row: i32, out: usi
     const group = w + <usize>(row >> 2) * 4 * <usize>rowBytes(type, cols);
     const k = <usize>(row & 3);
     for (let b = 0; b < cols >> 8; b++) {
-      const block = group + <usize>b * Q4K_GROUP_BLOCK_BYTES;
+      const block = group + <usize>b * Q4_K_GROUP_BLOCK_BYTES;
       const d = half(block + (k << 1));
-      const dmin = half(block + Q4K_GROUP_DMIN + (k << 1));
+      const dmin = half(block + Q4_K_GROUP_DMIN + (k << 1));
       for (let e = 0; e < 256; e++) {
         const sub = e >> 5;
         const l = <usize>(e & 31);
-        const byte = <i32>load<u8>(block + Q4K_GROUP_CODES + (<usize>(e >> 6) << 7) + ((l >> 2) << 4) + (k << 2) + (l & 3));
-        const sc = <i32>load<u8>(block + Q4K_GROUP_SCALES + (<usize>sub << 2) + k);
-        const m = <i32>load<u8>(block + Q4K_GROUP_MINS + (<usize>(sub >> 1) << 3) + (k << 1) + <usize>(sub & 1));
+        const byte = <i32>load<u8>(block + Q4_K_GROUP_CODES + (<usize>(e >> 6) << 7) + ((l >> 2) << 4) + (k << 2) + (l & 3));
+        const sc = <i32>load<u8>(block + Q4_K_GROUP_SCALES + (<usize>sub << 2) + k);
+        const m = <i32>load<u8>(block + Q4_K_GROUP_MINS + (<usize>(sub >> 1) << 3) + (k << 1) + <usize>(sub & 1));
         put(out, (b << 8) + e, q4KValue(d, dmin, sc, m, sub & 1 ? byte >> 4 : byte & 0xf));
       }
     }

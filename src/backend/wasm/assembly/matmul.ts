@@ -3,9 +3,9 @@
 // prepared by activations.ts. Each dot product keeps integer sums exact within
 // a block and applies the float scales once per block, as ggml's vec_dot does.
 
-import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES, Q8_QUAD_SUMS } from './activations';
+import { Q8K_BLOCK_BYTES, Q8K_SCALE, Q8K_SUMS, Q8_BLOCK_BYTES, Q8_QUAD_SUMS, Q8_SUM_TIMES_8 } from './activations';
 import { BIT_2, BIT_4, BITS_4_5, K_MINS_LOW, K_MINS_TOP, K_NIBBLES, K_SCALES_LOW, K_SCALES_TOP, LOW_2_BITS, LOW_6_BITS, LOW_NIBBLES, ONES_I16 } from './constants';
-import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, dotUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pairSums, pickBytes, sumF32x4, sumF32x8, sumI32x4 } from './simd';
+import { dotQuadsScaled, dotQuadsScaledPair, dotQuadsSigned, dotQuadsUnsigned, f16ToF32, f16x4ToF32x4, fmaF32, fmaF32x4, finishQuarter, highBitsTimes16, highNibbles, madd, pairSums, pickBytes, sumF32x4, sumF32x8, sumI32x4 } from './simd';
 
 // GGML type ids (the numbering GGUF stores).
 export const F32: i32 = 0;
@@ -23,8 +23,8 @@ export const Q6_K: i32 = 14;
 export const BF16: i32 = 30;
 
 /**
- * Not a GGML type: Q4_0 weights of a multiple of 8 rows as the backend keeps them (repackQ4_0
- * returns this id). Each group of 4 rows holds, per block, the 4 rows' f16 scales (8 bytes) and
+ * Not a GGML type: Q4_0 weights of a multiple of 8 rows as the backend keeps them (see
+ * weightLayout). Each group of 4 rows holds, per block, the 4 rows' f16 scales (8 bytes) and
  * then their code bytes interleaved 4 at a time: run j of 16 bytes holds bytes 4j…4j+3 of rows
  * 0, 1, 2 and 3. 72 bytes, the size of the 4 GGUF blocks, read by a tile as one stream with its
  * scales in one load; the products of one run with a token's 4 activations land in the lane of
@@ -43,11 +43,12 @@ export const Q4_0_GROUP_BLOCK_BYTES: usize = 72;
  * rows: bytes 4k…4k+3 of row r at 80 + 128j + 16k + 4r. 592 bytes for the 4 GGUF blocks' 576.
  */
 export const Q4_K_ROWS_OF_4: i32 = 1012;
-export const Q4K_GROUP_BLOCK_BYTES: usize = 592;
-export const Q4K_GROUP_DMIN: usize = 8;
-export const Q4K_GROUP_SCALES: usize = 16;
-export const Q4K_GROUP_MINS: usize = 48;
-export const Q4K_GROUP_CODES: usize = 80;
+/** Bytes of one super-block of Q4_K_ROWS_OF_4, and where its parts start (d at 0). */
+export const Q4_K_GROUP_BLOCK_BYTES: usize = 592;
+export const Q4_K_GROUP_DMIN: usize = 8;
+export const Q4_K_GROUP_SCALES: usize = 16;
+export const Q4_K_GROUP_MINS: usize = 48;
+export const Q4_K_GROUP_CODES: usize = 80;
 
 const ZERO: v128 = i32x4.splat(0);
 
@@ -152,7 +153,7 @@ export function repack(layout: i32, dst: usize, src: usize, rows: i32, cols: i32
     if (isQ4_0) {
       for (let b = 0; b < cols >> 5; b++) repackQ4_0Block(group + <usize>b * Q4_0_GROUP_BLOCK_BYTES, scratch + <usize>b * 18, sourceRowBytes);
     } else {
-      for (let b = 0; b < cols >> 8; b++) repackQ4_KBlock(group + <usize>b * Q4K_GROUP_BLOCK_BYTES, scratch + <usize>b * 144, sourceRowBytes);
+      for (let b = 0; b < cols >> 8; b++) repackQ4_KBlock(group + <usize>b * Q4_K_GROUP_BLOCK_BYTES, scratch + <usize>b * 144, sourceRowBytes);
     }
   }
 }
@@ -173,18 +174,18 @@ function repackQ4_KBlock(dst: usize, src: usize, rowStride: usize): void {
   for (let r: usize = 0; r < 4; r++) {
     const block = src + r * rowStride;
     store<u16>(dst + (r << 1), load<u16>(block));
-    store<u16>(dst + Q4K_GROUP_DMIN + (r << 1), load<u16>(block, 2));
+    store<u16>(dst + Q4_K_GROUP_DMIN + (r << 1), load<u16>(block, 2));
     // The 8 scales and the 8 mins as bytes.
     const unpacked = i8x16.narrow_i16x8_u(kScalesOrMins(block + 4, false), kScalesOrMins(block + 4, true));
     const scales = i64x2.extract_lane(unpacked, 0);
     const mins = i64x2.extract_lane(unpacked, 1);
     for (let s: usize = 0; s < 8; s++) {
-      store<u8>(dst + Q4K_GROUP_SCALES + (s << 2) + r, <u8>(scales >> (s << 3)));
-      store<u8>(dst + Q4K_GROUP_MINS + ((s >> 1) << 3) + (r << 1) + (s & 1), <u8>(mins >> (s << 3)));
+      store<u8>(dst + Q4_K_GROUP_SCALES + (s << 2) + r, <u8>(scales >> (s << 3)));
+      store<u8>(dst + Q4_K_GROUP_MINS + ((s >> 1) << 3) + (r << 1) + (s & 1), <u8>(mins >> (s << 3)));
     }
     for (let j: usize = 0; j < 4; j++) {
       for (let k: usize = 0; k < 8; k++) {
-        store<u32>(dst + Q4K_GROUP_CODES + (j << 7) + (k << 4) + (r << 2), load<u32>(block + 16 + (j << 5) + (k << 2)));
+        store<u32>(dst + Q4_K_GROUP_CODES + (j << 7) + (k << 4) + (r << 2), load<u32>(block + 16 + (j << 5) + (k << 2)));
       }
     }
   }
@@ -210,7 +211,7 @@ function q4_0Accumulate(
   );
   const sums = i32x4.dot_i16x8_s(i16x8.add(lowSums, highSums), ONES_I16);
   // Less 8·Σa: the −8 of every weight times the block's activations.
-  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, v128.load32_splat(a + 40))), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
+  return fmaF32x4(f32x4.convert_i32x4_s(i32x4.sub(sums, v128.load32_splat(a + Q8_SUM_TIMES_8))), f32x4.mul(scales, v128.load32_splat(a + 32)), acc);
 }
 
 /**
@@ -291,7 +292,7 @@ function groupSum(a: usize, g: i32): i32 {
   return load<i16>(a + Q8K_SUMS + (<usize>g << 1));
 }
 
-/** `repacked`: as llama.cpp's 8-row repacked Q2_K (AVX-512), finished like dotQ4Q5_K's. */
+/** `repacked`: as llama.cpp's 8-row repacked Q2_K (AVX-512), finished like q4KGroupTile's. */
 function dotQ2_K(w: usize, a: usize, nb: i32, repacked: bool): f32 {
   let total: f32 = 0;
   let scaled: f32 = 0;
@@ -469,7 +470,7 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
       // nibbles (0..15) times activations (|a| ≤ 127) add up within 16 bits.
       let low0 = ZERO, low1 = ZERO, low2 = ZERO, low3 = ZERO;
       let high0 = ZERO, high1 = ZERO, high2 = ZERO, high3 = ZERO;
-      const runs = w + Q4K_GROUP_CODES + (j << 7);
+      const runs = w + Q4_K_GROUP_CODES + (j << 7);
       const ap = a + (j << 6);
       for (let k: usize = 0; k < 32; k += 4) {
         const codes = v128.load(runs + (k << 2));
@@ -491,7 +492,7 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
         }
       }
       // The two sub-blocks' scales of each row, in the i16 pair of its lane.
-      const scales = v128.load64_zero(w + Q4K_GROUP_SCALES + (j << 3));
+      const scales = v128.load64_zero(w + Q4_K_GROUP_SCALES + (j << 3));
       const scLow = i16x8.extend_low_i8x16_u(v128.shuffle<i8>(scales, scales, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0));
       const scHigh = i16x8.extend_low_i8x16_u(v128.shuffle<i8>(scales, scales, 4, 4, 5, 5, 6, 6, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0));
       sumi0 = i32x4.add(sumi0, i32x4.add(i32x4.dot_i16x8_s(low0, scLow), i32x4.dot_i16x8_s(high0, scHigh)));
@@ -500,15 +501,15 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
       if (tokens > 3) sumi3 = i32x4.add(sumi3, i32x4.add(i32x4.dot_i16x8_s(low3, scLow), i32x4.dot_i16x8_s(high3, scHigh)));
     }
     // Each row's mins of sub-blocks 2p and 2p + 1 in the i16 pair of its lane, for p = 0..3.
-    const minBytes0 = v128.load(w + Q4K_GROUP_MINS);
-    const minBytes1 = v128.load(w + Q4K_GROUP_MINS, 16);
+    const minBytes0 = v128.load(w + Q4_K_GROUP_MINS);
+    const minBytes1 = v128.load(w + Q4_K_GROUP_MINS, 16);
     const minPairs0 = i16x8.extend_low_i8x16_u(minBytes0);
     const minPairs1 = i16x8.extend_high_i8x16_u(minBytes0);
     const minPairs2 = i16x8.extend_low_i8x16_u(minBytes1);
     const minPairs3 = i16x8.extend_high_i8x16_u(minBytes1);
     // Finite scales (see f16x4ToF32x4).
     const d = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w)));
-    const dmin = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w + Q4K_GROUP_DMIN)));
+    const dmin = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w + Q4_K_GROUP_DMIN)));
     total0 = fmaF32x4(f32x4.convert_i32x4_s(sumi0), f32x4.mul(d, v128.load32_splat(a + Q8K_SCALE)), total0);
     mins0 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(a, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(a + Q8K_SCALE)), mins0);
     if (tokens > 1) {
@@ -526,7 +527,7 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
       total3 = fmaF32x4(f32x4.convert_i32x4_s(sumi3), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total3);
       mins3 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins3);
     }
-    w += Q4K_GROUP_BLOCK_BYTES;
+    w += Q4_K_GROUP_BLOCK_BYTES;
     a += Q8K_BLOCK_BYTES;
   }
   v128.store(out, f32x4.sub(total0, mins0));
@@ -812,7 +813,7 @@ export function rowBytes(type: i32, cols: i32): i32 {
     case Q2_K: return (cols >> 8) * 84;
     case Q3_K: return (cols >> 8) * 110;
     case Q4_K: return (cols >> 8) * 144;
-    case Q4_K_ROWS_OF_4: return (cols >> 8) * <i32>(Q4K_GROUP_BLOCK_BYTES >> 2);
+    case Q4_K_ROWS_OF_4: return (cols >> 8) * <i32>(Q4_K_GROUP_BLOCK_BYTES >> 2);
     case Q5_K: return (cols >> 8) * 176;
     case Q6_K: return (cols >> 8) * 210;
     default: return -1;
@@ -873,6 +874,7 @@ function tile(type: i32, w: usize, a: usize, aStride: usize, cols: i32, tokens: 
   else block32Tile(type, w, a, aStride, cols >> 5, tokens, out, outStride);
 }
 
+// One function per tiled type, each with its own copy of tiledRows inlined for that type.
 function q8_0Rows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   tiledRows(Q8_0, w, rows, cols, act, nTokens, out, rowStart, rowEnd);
 }
@@ -909,8 +911,6 @@ function q6KRows(w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: 
  * Weight rows outside the loop over tokens: each row is read from memory once per call.
  */
 export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nTokens: i32, out: usize, rowStart: i32, rowEnd: i32): void {
-  const wStride = <usize>rowBytes(type, cols);
-  const aStride = <usize>activationRowBytes(type, cols);
   switch (type) {
     case Q8_0: q8_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     case Q4_0: q4_0Rows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
@@ -924,6 +924,9 @@ export function matmul(type: i32, w: usize, rows: i32, cols: i32, act: usize, nT
     case Q6_K: q6KRows(w, rows, cols, act, nTokens, out, rowStart, rowEnd); return;
     default: break;
   }
+  // F32, F16, BF16, Q2_K and Q3_K: a dot product per row and token.
+  const wStride = <usize>rowBytes(type, cols);
+  const aStride = <usize>activationRowBytes(type, cols);
   for (let r = rowStart; r < rowEnd; r++) {
     const wr = w + <usize>r * wStride;
     for (let t = 0; t < nTokens; t++) {

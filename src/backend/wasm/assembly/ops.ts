@@ -222,14 +222,16 @@ function attentionQuarter(a: usize, b: usize, n: i32, batched: bool, aChunkBytes
   return f32x4.add(f32x4.add(c3, c1), f32x4.add(c2, c0));
 }
 
-/** Tokens of a batch `attention` takes together (see batchAttention). */
+/** Tokens of a batch `attention` takes together (see batchAttention): the four rows b of dotTile. */
 const TOKEN_TILE = 4;
+/** Floats of dotTile's partial sums: two quarter-pair sums of 2 rows × 4 rows, 4 lanes each. */
+const TILE_PARTIAL_FLOATS = 2 * 2 * 4 * 4;
 
 /** Floats of scratch `attention` needs per thread computing up to `nHeads` heads. */
 export function attentionScratchFloats(nSeen: i32, headDim: i32, nHeads: i32): i32 {
   // Per head (or per token of a batch's tile): a rounded query and a row of probabilities; then a tile's partial sums.
   const rows = nHeads > TOKEN_TILE ? nHeads : TOKEN_TILE;
-  return rows * (headDim + ((nSeen + 63) & ~63)) + 2 * 8 * 4;
+  return rows * (headDim + ((nSeen + 63) & ~63)) + TILE_PARTIAL_FLOATS;
 }
 
 /**
@@ -323,8 +325,8 @@ export function attention(
 
 /**
  * `attention` for a batch whose head size is a multiple of 16: the same products, but head by
- * head, TOKEN_TILE tokens at a time, so that a head's keys and values (a quarter of a megabyte at
- * 512 positions) stay in the CPU's cache while its tokens reread them, and each load serves two
+ * head, TOKEN_TILE tokens at a time, so that a head's keys and values (a quarter of a megabyte for
+ * 512 positions of 64 values) stay in the CPU's cache while its tokens reread them, and each load serves two
  * rows times four tokens (see dotTile). Each token's probabilities are padded to the tile's last
  * position with zeros, which add nothing to the sums.
  */
@@ -341,7 +343,6 @@ function batchAttention(
   const probs = qRounded + <usize>TOKEN_TILE * headBytes;
   const partials = probs + <usize>TOKEN_TILE * probsStride;
   const scales = f32x4.splat(scale);
-  const ones = f32x4.splat(1);
   for (let h = headStart; h < headEnd; h++) {
     const kh = kCache + <usize>(h / group) * headBytes;
     const vh = vCache + (<usize>(h / group * headDim) << 8);
@@ -358,22 +359,22 @@ function batchAttention(
       for (let j = 0; j < nSeenLast; j += 2) {
         const gap = j + 1 < nSeenLast ? rowBytes : 0;
         dotTile(kh + <usize>j * rowBytes, gap, qRounded, headBytes, headDim, 256, partials);
-        storeTile(partials, probs + (<usize>j << 2), probsStride, 4, scales, tokens);
+        storeTile(partials, probs + (<usize>j << 2), probsStride, scales, tokens);
       }
       for (let t = 0; t < tokens; t++) probabilitiesInPlace(probs + <usize>t * probsStride, startPos + t0 + t + 1, padded);
       // Each output value: its row of V (over positions) times each token's probabilities; headDim is even.
       const o = out + (<usize>((t0 * nHeads + h) * headDim) << 2);
       for (let d = 0; d < headDim; d += 2) {
         dotTile(vh + (<usize>d << 8), 256, probs, probsStride, padded, vBlockBytes, partials);
-        storeTile(partials, o + (<usize>d << 2), <usize>(nHeads * headDim) << 2, 4, ones, tokens);
+        storeTile(partials, o + (<usize>d << 2), <usize>(nHeads * headDim) << 2, ONES_F32, tokens);
       }
     }
   }
 }
 
 /**
- * attentionDot (batched: 16 lanes) of the rows a and a + aGap with the four contiguous rows b,
- * b + bStride, …, over n values (a multiple of 16; a's chunks of 64 aChunkBytes apart), left as
+ * attentionDot (batched: 16 lanes) of the rows a and a + aGap with the four rows b, b + bStride,
+ * b + 2·bStride and b + 3·bStride (each contiguous), over n values (a multiple of 16; a's chunks of 64 aChunkBytes apart), left as
  * the 8 quarters at `partials` for storeTile. The 16 lanes are taken a quarter at a time, each
  * lane's chain of products in its order: then 8 accumulators share each load of a and of b.
  */
@@ -441,10 +442,10 @@ function dotTile(a: usize, aGap: usize, b: usize, bStride: usize, n: i32, aChunk
 
 /**
  * The 8 sums of a dotTile, each times `factor`: row a's sum with b row t to out + t·outStride and row
- * a + aGap's to that + step, for the first `tokens` rows of b.
+ * a + aGap's to the float after it, for the first `tokens` rows of b.
  */
 @inline
-function storeTile(partials: usize, out: usize, outStride: usize, step: usize, factor: v128, tokens: i32): void {
+function storeTile(partials: usize, out: usize, outStride: usize, factor: v128, tokens: i32): void {
   for (let row: usize = 0; row < 2; row++) {
     // (lanes 4–7 + lanes 12–15) + (lanes 0–3 + lanes 8–11), as sumF32x16.
     const p = partials + (row << 6);
@@ -454,7 +455,7 @@ function storeTile(partials: usize, out: usize, outStride: usize, step: usize, f
       f32x4.add(v128.load(p, 160), v128.load(p, 32)),
       f32x4.add(v128.load(p, 176), v128.load(p, 48)),
     ), factor);
-    const o = out + row * step;
+    const o = out + (row << 2);
     store<f32>(o, f32x4.extract_lane(sums, 0));
     if (tokens > 1) store<f32>(o + outStride, f32x4.extract_lane(sums, 1));
     if (tokens > 2) store<f32>(o + outStride * 2, f32x4.extract_lane(sums, 2));
