@@ -4,7 +4,7 @@
 import { dotF16, dotF16Quarter } from './matmul';
 import {
   EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2_E, EXP_MAX_POWER, EXP_P1, EXP_P2, EXP_P3, EXP_P4, EXP_P5, ROUNDING_SHIFT,
-  EVEN_LANE_SIGNS, F64_EXPONENT_BIAS, INFINITIES, ONES_F32,
+  EVEN_LANE_SIGNS, EXP_NORMAL_POWERS, F64_EXPONENT_BIAS, HALVES, INFINITIES, ONES_F32,
 } from './constants';
 import { roundRowF16 } from './activations';
 import { finishQuarter, finishQuarters, fmaF32, fmaF32x4, madd, roundToF16x4, sumF32x16 } from './simd';
@@ -41,6 +41,11 @@ function expSimd(x: v128): v128 {
     u,
     fmaF32x4(EXP_P1, b, ONES_F32),
   );
+  // j is within [0.7, 1.42], so for n from −125 to 126 j·2^n is a normal float, exactly what scaling rounds
+  // to: j's exponent plus n, which sits in z's low bits. (A NaN fails the test and takes the scaling.)
+  if (i32x4.all_true(f32x4.le(f32x4.abs(f32x4.sub(n, HALVES)), EXP_NORMAL_POWERS))) {
+    return i32x4.add(j, i32x4.shl(i32x4.sub(z, ROUNDING_SHIFT), 23));
+  }
   const large = f32x4.gt(f32x4.abs(n), EXP_MAX_POWER);
   if (!v128.any_true(large)) return scaleByPowerOf2(j, n);
   // Out of range: +∞ for large positive n, 0 for large negative n (scaling would overflow the exponent).
