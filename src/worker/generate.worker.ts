@@ -12,7 +12,7 @@ import type { Backend } from '../backend/backend';
 import { EngineError } from '../engine/errors';
 import { isWebGpuFailure, openModel } from '../engine/runtime';
 import { describeFailure, ModelSession, type PromptInput, type RunOptions, type RunResult, type StreamUpdate } from '../engine/session';
-import { metaString, readGguf } from '../formats/gguf';
+import { metaString, readGguf, type GgufTensorInfo } from '../formats/gguf';
 import { readLlamaHparams } from '../model/hparams';
 import type { LoadProgress } from '../model/model';
 import { tokenizerFromGguf, type Tokenizer } from '../tokenizer';
@@ -78,8 +78,10 @@ async function blobOf(source: ModelSource): Promise<Blob> {
 }
 
 /** Refuses a WASM backend for weights and a KV cache that do not fit in the memory WebAssembly addresses. */
-function checkWasmMemory(backend: Backend, weightsBytes: number, kvBytes: number, nCtx: number): void {
-  if (!(backend instanceof WasmBackend) || weightsBytes + kvBytes <= WASM_MEMORY_LIMIT) return;
+function checkWasmMemory(backend: Backend, tensors: readonly GgufTensorInfo[], kvBytes: number, nCtx: number): void {
+  if (!(backend instanceof WasmBackend)) return;
+  const weightsBytes = tensors.reduce((sum, tensor) => sum + backend.uploadedBytes(tensor, tensor.bytes), 0);
+  if (weightsBytes + kvBytes <= WASM_MEMORY_LIMIT) return;
   const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
   throw new EngineError(
     `the weights (${gib(weightsBytes)}) and a KV cache for ${nCtx} tokens (${gib(kvBytes)}) do not fit in the 4 GiB that WebAssembly can address: ` +
@@ -106,7 +108,6 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
     const hparams = readLlamaHparams(gguf, tokenizer.vocabSize);
     if (!Number.isInteger(request.nCtx) || request.nCtx < 2) throw new EngineError(`the context length must be an integer of at least 2, got ${request.nCtx}`);
     const kvBytesOn = (candidate: Backend) => candidate.kvCacheBytes(hparams.nLayers, request.nCtx, hparams.nKvHeads * hparams.headDim);
-    const fileWeightsBytes = gguf.tensors.reduce((sum, t) => sum + t.bytes, 0);
     let lastReport = -Infinity;
     let weightsBytes = 0;
     const { model, description } = await openModel(blob, request.backend, {
@@ -118,7 +119,7 @@ async function load(request: LoadRequest, onProgress: (progress: LoadProgress) =
         lastReport = performance.now();
         void onProgress(progress);
       },
-      beforeLoad: (candidate) => checkWasmMemory(candidate, fileWeightsBytes, kvBytesOn(candidate), request.nCtx),
+      beforeLoad: (candidate) => checkWasmMemory(candidate, gguf.tensors, kvBytesOn(candidate), request.nCtx),
     });
     backend = model.backend;
     const chatTemplate = metaString(gguf, 'tokenizer.chat_template');

@@ -429,6 +429,20 @@ describe('WASM backend kernels', () => {
     expect(Math.abs(top.sumExp / reference.sumExp - 1)).toBeLessThan(1e-6);
   });
 
+  it('reports the memory a weight takes once uploaded: Q4_K groups of 4 rows are larger than the file\'s blocks', () => {
+    const q4K = ggmlTypeNamed('Q4_K');
+    // 16 rows of one super-block: 4 groups of 592 bytes where the file has 16 blocks of 144.
+    expect(backend.uploadedBytes({ name: 'k', type: q4K, shape: [256, 16] }, 16 * 144)).toBe(4 * 592);
+    expect(backend.uploadedBytes({ name: 'k', type: q4K, shape: [256, 12] }, 12 * 144)).toBe(12 * 144);
+    expect(backend.uploadedBytes({ name: 'q', type: ggmlTypeNamed('Q4_0'), shape: [64, 16] }, 16 * 36)).toBe(16 * 36);
+    // The second upload: the first also grows the scratch that repacking goes through.
+    const upload = () => backend.uploadWeight({ name: 'k', type: q4K, shape: [256, 16] }, new Uint8Array(16 * 144));
+    upload();
+    const before = backend.memoryBytes;
+    upload();
+    expect(backend.memoryBytes - before).toBe(4 * 592);
+  });
+
   it('reports the memory a KV cache takes: keys by position, values in blocks of 64 positions', () => {
     // 5 layers, 2048 positions, 4 KV heads of 8 values: 32 blocks of values per layer, each one line longer than its floats.
     expect(backend.kvCacheBytes(5, 2048, 32)).toBe(5 * 2048 * 32 * 4 + 5 * 32 * (32 * 64 * 4 + 64));

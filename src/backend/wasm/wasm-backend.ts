@@ -129,6 +129,13 @@ export class WasmBackend implements Backend {
     return WEIGHT_TYPES.has(type.id);
   }
 
+  /** Bytes a weight of `fileBytes` in the file takes once uploaded: more for the grouped layouts (see the kernels' weightLayout). */
+  uploadedBytes(info: WeightInfo, fileBytes: number): number {
+    const rows = info.shape[1] ?? 1;
+    const layout = this.kernels.weightLayout(info.type.id, rows);
+    return layout === info.type.id ? fileBytes : this.kernels.rowBytes(layout, info.shape[0]!) * rows;
+  }
+
   uploadWeight(info: WeightInfo, bytes: Uint8Array): BackendWeight {
     if (!this.supports(info.type)) throw new BackendError(`${info.name}: tensor type ${info.type.name} is not supported by the WASM backend`);
     const { cols, rows } = weightGeometry(info, bytes);
