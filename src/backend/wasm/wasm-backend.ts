@@ -141,7 +141,7 @@ export class WasmBackend implements Backend {
     const { cols, rows } = weightGeometry(info, bytes);
     // Q4_0 and Q4_K matrices of a multiple of 8 rows run in tiles of 4 rows, which read them interleaved (as llama.cpp repacks them).
     const layout = this.kernels.weightLayout(info.type.id, rows);
-    const size = this.kernels.rowBytes(layout, cols) * rows;
+    const size = this.uploadedBytes(info, bytes.byteLength);
     const ptr = this.allocate(size);
     // The file's rows at the end of the weight's place, which repacking rewrites from its start.
     const source = ptr + size - bytes.byteLength;

@@ -8,7 +8,6 @@ export let MANTISSA_MIDDLE: v128 = i32x4.splat(0x400000);
 /** 2³¹ as a float, the first value outside int32, and int32's minimum. */
 export let TWO_POW_31: v128 = f32x4.splat(2147483648.0);
 export let INT32_MINIMUMS: v128 = i32x4.splat(i32.MIN_VALUE);
-export let HALVES: v128 = f32x4.splat(0.5);
 /** The low byte of each i32 lane. */
 export let LOW_BYTES: v128 = i32x4.splat(0xff);
 /** The levels' biases (8.5, 16.5) and largest levels (15, 31) of Q4_0 and Q5_0. */

@@ -6,8 +6,8 @@
 // element j + 16 in the high nibble; Q5's fifth bits go to a 32-bit mask.
 
 import { f32ToF16 } from '../../backend/wasm/assembly/simd';
-import { LOW_NIBBLES } from '../../backend/wasm/assembly/constants';
-import { FIFTEENS, HALVES, Q4_0_BIAS, Q5_0_BIAS, THIRTY_ONES } from './constants';
+import { HALVES, LOW_NIBBLES } from '../../backend/wasm/assembly/constants';
+import { FIFTEENS, Q4_0_BIAS, Q5_0_BIAS, THIRTY_ONES } from './constants';
 import {
   blockAbsMax, blockMax, blockMin, bit4Mask, firstRange, levels16, lowBytes, roundHalfAway, signedAbsMax, truncLikeC,
 } from './simd-ops';

@@ -2,8 +2,8 @@
 // conversions, reproduced exactly as llama.cpp's compiled reference code
 // (x86-64) performs them, so the output bytes match its files.
 
-import { F32_SIGN_BITS, ONES_F32 } from '../../backend/wasm/assembly/constants';
-import { HALVES, INT32_MINIMUMS, LOW_BYTES, TWO_POW_31 } from './constants';
+import { F32_SIGN_BITS, HALVES, ONES_F32 } from '../../backend/wasm/assembly/constants';
+import { INT32_MINIMUMS, LOW_BYTES, TWO_POW_31 } from './constants';
 
 /** Two values per block, set by scanRange / firstRange and read right after (AssemblyScript has no tuples). */
 export let blockMin: f32 = 0;

@@ -59,9 +59,9 @@ export let EXP_P4: v128 = f32x4.splat(reinterpret<f32>(0x3d2b9f17));
 export let EXP_P5: v128 = f32x4.splat(reinterpret<f32>(0x3c072010));
 /** The largest |n| of 2^n that scaling handles directly. */
 export let EXP_MAX_POWER: v128 = f32x4.splat(192);
-/** n of 2^n from −125 to 126 is |n − 0.5| ≤ 125.5: then j·2^n is a normal float, made by adding n to j's exponent. */
-export let HALVES: v128 = f32x4.splat(0.5);
+/** n of 2^n from −125 to 126 is |n − 0.5| ≤ 125.5 (see expSimd). */
 export let EXP_NORMAL_POWERS: v128 = f32x4.splat(125.5);
+export let HALVES: v128 = f32x4.splat(0.5);
 /** f64's exponent bias, in i32 lanes. */
 export let F64_EXPONENT_BIAS: v128 = i32x4.splat(1023);
 export let ONES_F32: v128 = f32x4.splat(1);

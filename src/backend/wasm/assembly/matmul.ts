@@ -510,22 +510,22 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
     // Finite scales (see f16x4ToF32x4).
     const d = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w)));
     const dmin = f16x4ToF32x4(i32x4.extend_low_i16x8_s(v128.load64_zero(w + Q4_K_GROUP_DMIN)));
-    total0 = fmaF32x4(f32x4.convert_i32x4_s(sumi0), f32x4.mul(d, v128.load32_splat(a + Q8K_SCALE)), total0);
-    mins0 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(a, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(a + Q8K_SCALE)), mins0);
+    total0 = addScaledRows(total0, sumi0, d, a);
+    mins0 = addScaledRows(mins0, kGroupMinSums(a, minPairs0, minPairs1, minPairs2, minPairs3), dmin, a);
     if (tokens > 1) {
       const at = a + aStride;
-      total1 = fmaF32x4(f32x4.convert_i32x4_s(sumi1), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total1);
-      mins1 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins1);
+      total1 = addScaledRows(total1, sumi1, d, at);
+      mins1 = addScaledRows(mins1, kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3), dmin, at);
     }
     if (tokens > 2) {
       const at = a + aStride * 2;
-      total2 = fmaF32x4(f32x4.convert_i32x4_s(sumi2), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total2);
-      mins2 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins2);
+      total2 = addScaledRows(total2, sumi2, d, at);
+      mins2 = addScaledRows(mins2, kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3), dmin, at);
     }
     if (tokens > 3) {
       const at = a + aStride * 3;
-      total3 = fmaF32x4(f32x4.convert_i32x4_s(sumi3), f32x4.mul(d, v128.load32_splat(at + Q8K_SCALE)), total3);
-      mins3 = fmaF32x4(f32x4.convert_i32x4_s(kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3)), f32x4.mul(dmin, v128.load32_splat(at + Q8K_SCALE)), mins3);
+      total3 = addScaledRows(total3, sumi3, d, at);
+      mins3 = addScaledRows(mins3, kGroupMinSums(at, minPairs0, minPairs1, minPairs2, minPairs3), dmin, at);
     }
     w += Q4_K_GROUP_BLOCK_BYTES;
     a += Q8K_BLOCK_BYTES;
@@ -534,6 +534,12 @@ function q4KGroupTile(w: usize, a: usize, aStride: usize, nb: i32, tokens: i32, 
   if (tokens > 1) v128.store(out + outStride, f32x4.sub(total1, mins1));
   if (tokens > 2) v128.store(out + outStride * 2, f32x4.sub(total2, mins2));
   if (tokens > 3) v128.store(out + outStride * 3, f32x4.sub(total3, mins3));
+}
+
+/** acc + (the 4 rows' integer sums)·(their scales)·d_a with a fused multiply-add, d_a of the Q8_K activation block at a. */
+@inline
+function addScaledRows(acc: v128, sums: v128, scales: v128, a: usize): v128 {
+  return fmaF32x4(f32x4.convert_i32x4_s(sums), f32x4.mul(scales, v128.load32_splat(a + Q8K_SCALE)), acc);
 }
 
 /**
